@@ -1,0 +1,228 @@
+// Package db opens groundcrew's database — embedded SQLite by default,
+// PostgreSQL for several replicas — applies the embedded migrations and
+// offers the transaction helpers every store uses.
+//
+// Stores write SQL in the subset both engines accept ($1 placeholders,
+// RETURNING, ON CONFLICT … DO UPDATE). On SQLite all writes go through one
+// connection (SQLite has one writer anyway; queueing in Go is cheaper than
+// SQLITE_BUSY retries) and reads through a pool of read-only connections.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Engine names a database engine.
+type Engine string
+
+// The supported engines.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// Querier is what a store needs to run SQL: a *sql.DB or a *sql.Tx.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+var (
+	_ Querier = (*sql.DB)(nil)
+	_ Querier = (*sql.Tx)(nil)
+)
+
+// DB is an open database. Safe for concurrent use.
+type DB struct {
+	Engine Engine
+	write  *sql.DB
+	read   *sql.DB
+	pool   *pgxpool.Pool // PostgreSQL only
+	path   string        // SQLite only: the database file
+	log    *slog.Logger
+}
+
+// Options tunes Open. The zero value is a safe default.
+type Options struct {
+	// Logger receives migration and rollback messages; nil discards them.
+	Logger *slog.Logger
+	// MaxConns bounds the PostgreSQL pool and the SQLite reader pool;
+	// zero means 4 × GOMAXPROCS (at least 8).
+	MaxConns int
+}
+
+// Open opens the database named by dsn: "sqlite://PATH" (a file path,
+// relative or absolute; "sqlite://:memory:" is not supported because the
+// reader and writer pools must share the file) or "postgres://…" /
+// "postgresql://…". It does not apply migrations; call Migrate.
+func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	maxConns := opts.MaxConns
+	if maxConns <= 0 {
+		maxConns = max(8, 4*runtime.GOMAXPROCS(0))
+	}
+	switch {
+	case strings.HasPrefix(dsn, "sqlite://"):
+		return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"), maxConns, log)
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return openPostgres(ctx, dsn, maxConns, log)
+	default:
+		return nil, fmt.Errorf("database %q: want sqlite://PATH or postgres://…", redact(dsn))
+	}
+}
+
+func openSQLite(ctx context.Context, path string, maxConns int, log *slog.Logger) (*DB, error) {
+	if path == "" || strings.HasPrefix(path, ":memory:") {
+		return nil, errors.New("sqlite: a file path is required")
+	}
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("sqlite: create directory: %w", err)
+	}
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
+	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	read, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open readers: %w", err)
+	}
+	read.SetMaxOpenConns(maxConns)
+	read.SetMaxIdleConns(maxConns)
+	read.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{Engine: SQLite, write: write, read: read, path: path, log: log}, nil
+}
+
+func openPostgres(ctx context.Context, dsn string, maxConns int, log *slog.Logger) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse %q: %w", redact(dsn), err)
+	}
+	if cfg.MaxConns < int32(maxConns) {
+		cfg.MaxConns = int32(maxConns)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect %s: %w", redact(dsn), err)
+	}
+	sdb := stdlib.OpenDBFromPool(pool)
+	return &DB{Engine: Postgres, write: sdb, read: sdb, pool: pool, log: log}, nil
+}
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	if db.pool != nil {
+		db.pool.Close()
+	}
+	return err
+}
+
+// Reader returns the handle for reads outside a transaction.
+func (db *DB) Reader() Querier { return db.read }
+
+// Writer returns the handle writes go through: the single SQLite writer
+// connection, or the PostgreSQL pool. River on SQLite shares it so that a
+// job is enqueued in the transaction of the change that caused it.
+func (db *DB) Writer() *sql.DB { return db.write }
+
+// Pool returns the pgx pool on PostgreSQL, nil on SQLite.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Path returns the SQLite database file, "" on PostgreSQL.
+func (db *DB) Path() string { return db.path }
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+
+// Stats returns the pool statistics of the writer and the reader handles
+// (the same handle on PostgreSQL).
+func (db *DB) Stats() (write, read sql.DBStats) { return db.write.Stats(), db.read.Stats() }
+
+// InTx runs fn in a write transaction and commits it when fn returns nil.
+// Any error or panic rolls the transaction back, so a multi-step change is
+// all or nothing.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			db.log.Error("rollback", "err", rerr)
+		}
+	}()
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// redact removes a password from a DSN so it can be logged.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Redact returns dsn with any password replaced, safe to log.
+func Redact(dsn string) string { return redact(dsn) }

@@ -1,0 +1,60 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+	"time"
+
+	"groundcrew.dev/groundcrew/internal/db"
+	"groundcrew.dev/groundcrew/internal/db/dbtest"
+)
+
+func TestMigrateAndTx(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		current, err := d.MigrationsCurrent(ctx)
+		if err != nil || !current {
+			t.Fatalf("MigrationsCurrent = %v, %v; want true", current, err)
+		}
+		if n, err := d.Migrate(ctx); err != nil || n != 0 {
+			t.Fatalf("second Migrate = %d, %v; want 0, nil", n, err)
+		}
+		now := time.Date(2026, 11, 27, 8, 0, 0, 123456000, time.UTC)
+		insert := func(q db.Querier, name string) error {
+			_, err := q.ExecContext(ctx, `INSERT INTO environments (id, name, criticality, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)`,
+				db.NewID(), name, "high", now)
+			return err
+		}
+		// A failing transaction leaves nothing behind.
+		boom := errors.New("boom")
+		err = d.InTx(ctx, func(tx *sql.Tx) error {
+			if err := insert(tx, "prod"); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx = %v, want boom", err)
+		}
+		var n int
+		if err := d.Reader().QueryRowContext(ctx, `SELECT count(*) FROM environments`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("after rollback count = %d, %v; want 0", n, err)
+		}
+		if err := d.InTx(ctx, func(tx *sql.Tx) error { return insert(tx, "prod") }); err != nil {
+			t.Fatal(err)
+		}
+		var got time.Time
+		if err := d.Reader().QueryRowContext(ctx, `SELECT created_at FROM environments WHERE name = $1`, "prod").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if !got.Equal(now) {
+			t.Errorf("time round trip = %v, want %v", got, now)
+		}
+		err = d.InTx(ctx, func(tx *sql.Tx) error { return insert(tx, "prod") })
+		if !db.IsUniqueViolation(err) {
+			t.Errorf("duplicate insert: %v, want unique violation", err)
+		}
+	})
+}
