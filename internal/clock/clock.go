@@ -16,8 +16,9 @@ type Clock interface {
 // Real is the system clock.
 type Real struct{}
 
-// Now returns the current time in UTC.
-func (Real) Now() time.Time { return time.Now().UTC() }
+// Now returns the current time in UTC, truncated to microseconds: the
+// precision both databases store, so a value reads back as it was written.
+func (Real) Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Fake is a clock that only moves when told to. The zero value starts at the
 // zero time; use NewFake for a useful start. Safe for concurrent use.

@@ -32,6 +32,7 @@ const (
 // show to the person who caused it.
 type Error struct {
 	Code    Code
+	Where   string // where the input came from, e.g. "apps.yaml: document 3 (Service/x)"; empty if none
 	Field   string // dotted path of the bad input, e.g. "spec.owner"; empty if none
 	Message string
 	Err     error // the underlying error, for logs; never shown
@@ -41,6 +42,9 @@ func (e *Error) Error() string {
 	msg := e.Message
 	if e.Field != "" {
 		msg = e.Field + ": " + msg
+	}
+	if e.Where != "" {
+		msg = e.Where + ": " + msg
 	}
 	if e.Err != nil && msg == "" {
 		return e.Err.Error()

@@ -1,0 +1,138 @@
+// Package config resolves the settings of `groundcrew serve` from, in this
+// order of precedence: command-line flags, GROUNDCREW_* environment
+// variables, an optional YAML file (--config / GROUNDCREW_CONFIG), and the
+// built-in defaults.
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the resolved configuration of `groundcrew serve`.
+type Config struct {
+	Listen    string `yaml:"listen"`     // address to listen on
+	DataDir   string `yaml:"data_dir"`   // where SQLite and generated keys live
+	Database  string `yaml:"database"`   // sqlite://PATH or postgres://…; default SQLite in DataDir
+	ConfigDir string `yaml:"config_dir"` // YAML documents applied at start
+	TLSCert   string `yaml:"tls_cert"`
+	TLSKey    string `yaml:"tls_key"`
+	BaseURL   string `yaml:"base_url"`   // the URL people reach the server at; default from Listen
+	LogFormat string `yaml:"log_format"` // text or json
+	LogLevel  string `yaml:"log_level"`  // debug, info, warn, error
+	File      string `yaml:"-"`          // the YAML file read, if any
+}
+
+// setting is one configurable value: its flag, environment variable and
+// place in Config.
+type setting struct {
+	flag, env, usage string
+	def              func() string
+	field            func(c *Config) *string
+}
+
+var settings = []setting{
+	{"listen", "GROUNDCREW_LISTEN", "address to listen on", func() string { return "127.0.0.1:8080" }, func(c *Config) *string { return &c.Listen }},
+	{"data-dir", "GROUNDCREW_DATA_DIR", "directory for the SQLite database and generated keys", func() string { return "./data" }, func(c *Config) *string { return &c.DataDir }},
+	{"database", "GROUNDCREW_DATABASE", "database: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in the data directory)", func() string { return "" }, func(c *Config) *string { return &c.Database }},
+	{"config-dir", "GROUNDCREW_CONFIG_DIR", "directory of YAML documents applied at start (default: examples/ in the source tree, else none)", defaultConfigDir, func(c *Config) *string { return &c.ConfigDir }},
+	{"tls-cert", "GROUNDCREW_TLS_CERT", "TLS certificate file (PEM); with --tls-key serves HTTPS", func() string { return "" }, func(c *Config) *string { return &c.TLSCert }},
+	{"tls-key", "GROUNDCREW_TLS_KEY", "TLS private key file (PEM)", func() string { return "" }, func(c *Config) *string { return &c.TLSKey }},
+	{"base-url", "GROUNDCREW_BASE_URL", "URL people use to reach this server (default: from --listen)", func() string { return "" }, func(c *Config) *string { return &c.BaseURL }},
+	{"log-format", "GROUNDCREW_LOG_FORMAT", "log format: text or json", func() string { return "text" }, func(c *Config) *string { return &c.LogFormat }},
+	{"log-level", "GROUNDCREW_LOG_LEVEL", "log level: debug, info, warn or error", func() string { return "info" }, func(c *Config) *string { return &c.LogLevel }},
+}
+
+// Bind registers the serve flags on fs, plus --config.
+func Bind(fs *pflag.FlagSet) {
+	for _, s := range settings {
+		fs.String(s.flag, "", fmt.Sprintf("%s (env %s)", s.usage, s.env))
+	}
+	fs.String("config", "", "optional YAML file with the same settings (env GROUNDCREW_CONFIG)")
+}
+
+// Resolve returns the configuration from the flags in fs (registered by
+// Bind), the environment (getenv) and the YAML file.
+func Resolve(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
+	var c Config
+	file, _ := fs.GetString("config")
+	if file == "" {
+		file = getenv("GROUNDCREW_CONFIG")
+	}
+	var fromFile Config
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return c, fmt.Errorf("config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&fromFile); err != nil {
+			return c, fmt.Errorf("config file %s: %w", file, err)
+		}
+		c.File = file
+	}
+	for _, s := range settings {
+		dst := s.field(&c)
+		if f := fs.Lookup(s.flag); f != nil && f.Changed {
+			*dst = f.Value.String()
+		} else if v := getenv(s.env); v != "" {
+			*dst = v
+		} else if v := *s.field(&fromFile); v != "" {
+			*dst = v
+		} else {
+			*dst = s.def()
+		}
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	if c.Database == "" {
+		abs, err := filepath.Abs(filepath.Join(c.DataDir, "groundcrew.db"))
+		if err != nil {
+			return err
+		}
+		c.Database = "sqlite://" + abs
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("config: --tls-cert and --tls-key go together")
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("config: log format %q: want text or json", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.BaseURL == "" {
+		scheme := "http"
+		if c.TLSCert != "" {
+			scheme = "https"
+		}
+		c.BaseURL = scheme + "://" + c.Listen
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	return nil
+}
+
+// defaultConfigDir is examples/ when run from groundcrew's source tree.
+func defaultConfigDir() string {
+	mod, err := os.ReadFile("go.mod")
+	if err != nil || !bytes.Contains(mod, []byte("module groundcrew.dev/groundcrew")) {
+		return ""
+	}
+	if st, err := os.Stat("examples"); err == nil && st.IsDir() {
+		return "examples"
+	}
+	return ""
+}
