@@ -43,7 +43,7 @@ type EnvironmentSpec struct {
 // Environment is a place services run: prod, staging, a region…
 type Environment struct {
 	ID     uuid.UUID         `json:"id"`
-	Name   string            `json:"name,omitempty" doc:"required on create; fixed afterwards"`
+	Name   string            `json:"name"`
 	Labels map[string]string `json:"labels,omitempty"`
 	EnvironmentSpec
 	Origin    string    `json:"origin,omitempty"`

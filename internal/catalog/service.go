@@ -41,7 +41,7 @@ type ServiceSpec struct {
 // Service is something a team runs.
 type Service struct {
 	ID     uuid.UUID         `json:"id"`
-	Name   string            `json:"name,omitempty" doc:"required on create; fixed afterwards"`
+	Name   string            `json:"name"`
 	Labels map[string]string `json:"labels,omitempty"`
 	ServiceSpec
 	Dependents []string  `json:"dependents,omitempty" doc:"services that depend on this one (read-only)"`

@@ -39,7 +39,7 @@ type ToolSpec struct {
 // Tool is an internal tool: CI, git hosting, monitoring, a cloud account…
 type Tool struct {
 	ID     uuid.UUID         `json:"id"`
-	Name   string            `json:"name,omitempty" doc:"required on create; fixed afterwards"`
+	Name   string            `json:"name"`
 	Labels map[string]string `json:"labels,omitempty"`
 	ToolSpec
 	Origin    string    `json:"origin,omitempty"`
