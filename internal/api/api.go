@@ -55,7 +55,7 @@ type API struct {
 }
 
 // New registers every operation on mux under Prefix and returns the API.
-func New(mux *http.ServeMux, cfg Config) *API {
+func New(mux humago.Mux, cfg Config) *API {
 	hc := huma.DefaultConfig("groundcrew", cfg.Version)
 	hc.CreateHooks = nil // no $schema links in bodies: plain JSON that `get -o json` can print
 	hc.DocsPath = "/docs"

@@ -258,7 +258,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (Token, string
 // ListTokens returns the tokens of the actor in ctx, newest first.
 func (s *Service) ListTokens(ctx context.Context) ([]Token, error) {
 	a := ActorFrom(ctx)
-	if err := Authorize(ctx, PermManageOwnTokens, uuid.Nil); err != nil {
+	if err := Authorize(ctx, PermRead, uuid.Nil); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.Reader().QueryContext(ctx, `SELECT id, name, prefix, scope, created_at, expires_at, last_used_at, revoked_at

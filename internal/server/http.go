@@ -23,7 +23,7 @@ const apiTimeout = 30 * time.Second
 func (s *Server) handler() http.Handler {
 	root := http.NewServeMux()
 
-	apiMux := http.NewServeMux()
+	apiMux := routeMux{http.NewServeMux()}
 	api.New(apiMux, api.Config{DB: s.DB, Identity: s.Identity, Catalog: s.Catalog, Registry: s.Registry, Logger: s.log, Version: Version})
 	var apiHandler http.Handler = apiMux
 	apiHandler = api.Authenticate(s.Identity, s.log, apiHandler)
@@ -95,10 +95,13 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		// The pattern is only known after routing; record it through a
-		// pointer the inner mux fills in.
-		next.ServeHTTP(rec, r)
-		route := r.Pattern
+		// The API's pattern is only known after its own mux routed the
+		// request; routeMux reports it through this pointer.
+		var route string
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
+		if route == "" {
+			route = r.Pattern
+		}
 		if route == "" {
 			route = "other"
 		}
@@ -158,4 +161,19 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	for state, n := range depth {
 		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(n), state)
 	}
+}
+
+type routeKey struct{}
+
+// routeMux is a ServeMux that reports the pattern a request matched to the
+// metrics middleware, so API durations are labelled per operation.
+type routeMux struct{ *http.ServeMux }
+
+func (m routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.ServeMux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := r.Context().Value(routeKey{}).(*string); ok {
+			*p = pattern
+		}
+		h(w, r)
+	})
 }

@@ -1,0 +1,169 @@
+package server_test
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// roles the authorization table covers: the four roles, an operator's
+// read-only token, and nobody.
+var roles = []string{"admin", "operator", "member", "viewer", "readtoken", "anonymous"}
+
+// route describes how to call one API operation as a role, and which roles
+// may. Names carry the role so that each call has its own objects.
+type route struct {
+	method, path string // path with %s for the role
+	body         func(role string) any
+	allowed      []string // roles that get a 2xx; anonymous gets 401, others 403
+}
+
+var (
+	everyone  = []string{"admin", "operator", "member", "viewer", "readtoken"}
+	writers   = []string{"admin", "operator", "member"} // on objects owned by the member's team
+	operators = []string{"admin", "operator"}
+	auditors  = []string{"admin", "operator", "readtoken"}
+	admins    = []string{"admin"}
+	public    = append(slices.Clone(everyone), "anonymous")
+)
+
+func svcBody(name string) any {
+	return map[string]any{"name": name, "owner": "payments", "tier": 2}
+}
+
+var routes = []route{
+	{"POST", "/auth/token", func(r string) any {
+		return map[string]any{"user": "admin", "password": adminPassword, "token_name": "login-" + r}
+	}, public},
+	{"GET", "/whoami", nil, everyone},
+	{"GET", "/tokens", nil, everyone},
+	{"POST", "/tokens", func(r string) any { return map[string]any{"name": "new-" + r} }, []string{"admin", "operator", "member", "viewer"}},
+	{"DELETE", "/tokens/tok-%s", nil, []string{"admin", "operator", "member", "viewer"}},
+
+	{"GET", "/users", nil, everyone},
+	{"GET", "/users/u-%s", nil, everyone},
+	{"POST", "/users", func(r string) any { return map[string]any{"name": "new-" + r, "role": "viewer"} }, admins},
+	{"PUT", "/users/u-%s", func(r string) any { return map[string]any{"role": "member"} }, admins},
+	{"DELETE", "/users/u-%s", nil, admins},
+
+	{"GET", "/teams", nil, everyone},
+	{"GET", "/teams/tm-%s", nil, everyone},
+	{"POST", "/teams", func(r string) any { return map[string]any{"name": "new-" + r} }, operators},
+	{"PUT", "/teams/tm-%s", func(r string) any { return map[string]any{"members": []string{"bob"}, "chat": "#x"} }, writers},
+	{"DELETE", "/teams/tm-%s", nil, operators},
+
+	{"GET", "/environments", nil, everyone},
+	{"GET", "/environments/e-%s", nil, everyone},
+	{"POST", "/environments", func(r string) any { return map[string]any{"name": "new-" + r, "criticality": "low"} }, operators},
+	{"PUT", "/environments/e-%s", func(r string) any { return map[string]any{"criticality": "high"} }, operators},
+	{"DELETE", "/environments/e-%s", nil, operators},
+
+	{"GET", "/services", nil, everyone},
+	{"GET", "/services/s-%s", nil, everyone},
+	{"POST", "/services", func(r string) any { return svcBody("new-" + r) }, writers},
+	{"PUT", "/services/s-%s", func(r string) any { return map[string]any{"owner": "payments", "tier": 1} }, writers},
+	{"DELETE", "/services/s-%s", nil, writers},
+
+	{"GET", "/tools", nil, everyone},
+	{"GET", "/tools/t-%s", nil, everyone},
+	{"POST", "/tools", func(r string) any { return map[string]any{"name": "new-" + r, "type": "ci", "owner": "payments"} }, writers},
+	{"PUT", "/tools/t-%s", func(r string) any { return map[string]any{"type": "git", "owner": "payments"} }, writers},
+	{"DELETE", "/tools/t-%s", nil, writers},
+
+	{"GET", "/audit", nil, auditors},
+	{"GET", "/audit/verify", nil, auditors},
+	{"GET", "/kinds", nil, everyone},
+	{"GET", "/documents/services", nil, everyone},
+	{"POST", "/apply", func(r string) any {
+		return map[string]any{"documents": []any{map[string]any{"apiVersion": "groundcrew.dev/v1", "kind": "Service",
+			"metadata": map[string]any{"name": "ap-" + r}, "spec": map[string]any{"owner": "payments", "tier": 3}}}}
+	}, writers},
+}
+
+// TestAuthorization walks every API route × role and checks allow or deny.
+// A route missing from the table fails the test, so new routes must say
+// who may call them.
+func TestAuthorization(t *testing.T) {
+	base := startServer(t, "")
+	admin := login(t, base, "admin", adminPassword, "write")
+	users := map[string]string{"operator": "olga", "member": "bob", "viewer": "vera", "readtoken": "rita"}
+	userRoles := map[string]string{"olga": "operator", "bob": "member", "vera": "viewer", "rita": "operator"}
+	for name, role := range userRoles {
+		admin.must(201, "POST", "/api/v1/users", map[string]any{"name": name, "role": role, "password": "password-" + name}, nil)
+	}
+	admin.must(201, "POST", "/api/v1/teams", map[string]any{"name": "payments", "members": []string{"bob"}}, nil)
+	clients := map[string]*client{"admin": admin, "anonymous": {t: t, base: base}}
+	for role, name := range users {
+		scope := "write"
+		if role == "readtoken" {
+			scope = "read"
+		}
+		clients[role] = login(t, base, name, "password-"+name, scope)
+	}
+	for _, r := range roles {
+		admin.must(201, "POST", "/api/v1/users", map[string]any{"name": "u-" + r, "role": "viewer"}, nil)
+		admin.must(201, "POST", "/api/v1/teams", map[string]any{"name": "tm-" + r, "members": []string{"bob"}}, nil)
+		admin.must(201, "POST", "/api/v1/environments", map[string]any{"name": "e-" + r, "criticality": "low"}, nil)
+		admin.must(201, "POST", "/api/v1/services", svcBody("s-"+r), nil)
+		admin.must(201, "POST", "/api/v1/tools", map[string]any{"name": "t-" + r, "type": "ci", "owner": "payments"}, nil)
+		if c := clients[r]; r != "anonymous" && r != "readtoken" {
+			c.must(201, "POST", "/api/v1/tokens", map[string]any{"name": "tok-" + r}, nil)
+		}
+	}
+	clients["admin"].must(201, "POST", "/api/v1/tokens", map[string]any{"name": "tok-readtoken"}, nil)
+	clients["admin"].must(201, "POST", "/api/v1/tokens", map[string]any{"name": "tok-anonymous"}, nil)
+
+	covered := map[string]bool{}
+	for _, rt := range routes {
+		covered[rt.method+" "+templatePath.ReplaceAllString(strings.ReplaceAll(rt.path, "/documents/services", "/documents/{kind}"), "/{name}")] = true
+		for _, role := range roles {
+			path := rt.path
+			if strings.Contains(path, "%s") {
+				path = fmt.Sprintf(path, role)
+			}
+			var body any
+			if rt.body != nil {
+				body = rt.body(role)
+			}
+			code, _, data := clients[role].do(rt.method, "/api/v1"+path, body)
+			want := "2xx"
+			switch {
+			case slices.Contains(rt.allowed, role):
+			case role == "anonymous":
+				want = "401"
+			default:
+				want = "403"
+			}
+			got := fmt.Sprint(code)
+			if code >= 200 && code < 300 {
+				got = "2xx"
+			}
+			if got != want {
+				t.Errorf("%s %s as %s = %d, want %s: %s", rt.method, path, role, code, want, data)
+			}
+		}
+	}
+	// Every operation in the OpenAPI document must be in the table.
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	admin.must(200, "GET", "/api/v1/openapi.json", nil, &doc)
+	var missing []string
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			key := strings.ToUpper(m) + " " + p
+			if !covered[key] {
+				missing = append(missing, key)
+			}
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("routes without an authorization expectation: %v", missing)
+	}
+}
+
+var templatePath = regexp.MustCompile(`/[a-z]+-%s`)
