@@ -333,19 +333,32 @@ func (s *Service) TokenActor(ctx context.Context, secret, addr string) (*Actor, 
 	if exp.Valid && !exp.Time.After(now) {
 		return nil, errs.Unauthorizedf("API token expired")
 	}
+	s.touchToken(id, now)
 	return s.actor(ctx, user, scope, "token", addr)
 }
 
-// TouchToken records that the token was used. It is best effort and
-// batched by the caller; errors are only logged.
-func (s *Service) TouchToken(ctx context.Context, secret string) {
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1`, hashSecret(secret), s.clock.Now())
-		return err
-	})
-	if err != nil {
-		s.log.Warn("touch token", "err", err)
+// touchInterval is how stale a token's last_used_at may be: recording every
+// use would turn every read into a write.
+const touchInterval = time.Minute
+
+// touchToken records, at most once per touchInterval per token and in the
+// background, that the token was used. It is best effort: errors are logged.
+func (s *Service) touchToken(id uuid.UUID, now time.Time) {
+	if last, ok := s.touched.Load(id); ok && now.Sub(last.(time.Time)) < touchInterval {
+		return
 	}
+	s.touched.Store(id, now)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $2 WHERE id = $1`, id, now)
+			return err
+		})
+		if err != nil {
+			s.log.Warn("record token use", "err", err)
+		}
+	}()
 }
 
 // CleanExpired deletes expired sessions and stale login-failure counters

@@ -131,6 +131,17 @@ func TestTokens(t *testing.T) {
 		if err != nil || a.Scope != identity.ScopeRead || a.Name != "admin" {
 			t.Fatalf("token actor = %+v, %v", a, err)
 		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			toks, _ := s.ListTokens(actx)
+			if len(toks) == 1 && toks[0].LastUsedAt != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("token use not recorded: %+v", toks)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		if _, err := s.TokenActor(ctx, tsecret+"x", ""); !errs.Is(err, errs.Unauthorized) {
 			t.Fatalf("wrong token: %v", err)
 		}

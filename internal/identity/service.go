@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"sync"
 	"time"
 
 	"groundcrew.dev/groundcrew/internal/audit"
@@ -14,10 +15,11 @@ import (
 // Service performs identity operations: users, teams, logins, sessions and
 // tokens. Safe for concurrent use.
 type Service struct {
-	db    *db.DB
-	clock clock.Clock
-	log   *slog.Logger
-	opts  Options
+	db      *db.DB
+	clock   clock.Clock
+	log     *slog.Logger
+	opts    Options
+	touched sync.Map // token id → when its last use was last recorded
 }
 
 // Options tunes the Service. The zero value is a safe default.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,6 +62,20 @@ type client struct {
 
 func (c *client) do(method, path string, body any, header ...string) (int, http.Header, []byte) {
 	c.t.Helper()
+	code, h, data, err := c.request(method, path, body, header...)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return code, h, data
+}
+
+// doNoFatal is do for other goroutines than the test's: errors become code 0.
+func (c *client) doNoFatal(method, path string, body any) (int, http.Header, []byte) {
+	code, h, data, _ := c.request(method, path, body)
+	return code, h, data
+}
+
+func (c *client) request(method, path string, body any, header ...string) (int, http.Header, []byte, error) {
 	var r io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -69,13 +84,13 @@ func (c *client) do(method, path string, body any, header ...string) (int, http.
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
-			c.t.Fatal(err)
+			return 0, nil, nil, err
 		}
 		r = bytes.NewReader(data)
 	}
 	req, err := http.NewRequest(method, c.base+path, r)
 	if err != nil {
-		c.t.Fatal(err)
+		return 0, nil, nil, err
 	}
 	if r != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -88,11 +103,11 @@ func (c *client) do(method, path string, body any, header ...string) (int, http.
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, data
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, data, err
 }
 
 // must does a request that must answer want, and decodes the body into out.
@@ -110,12 +125,15 @@ func (c *client) must(want int, method, path string, body, out any, header ...st
 	return h
 }
 
+var tokenSeq atomic.Int64
+
 // login returns a client holding a fresh API token of user.
 func login(t *testing.T, base, user, password, scope string) *client {
 	t.Helper()
 	c := &client{t: t, base: base}
 	var tok struct{ Secret string }
-	c.must(201, "POST", "/api/v1/auth/token", map[string]string{"user": user, "password": password, "token_name": "t-" + scope, "scope": scope}, &tok)
+	name := fmt.Sprintf("t-%s-%d", scope, tokenSeq.Add(1))
+	c.must(201, "POST", "/api/v1/auth/token", map[string]string{"user": user, "password": password, "token_name": name, "scope": scope}, &tok)
 	return &client{t: t, base: base, token: tok.Secret}
 }
 
