@@ -12,10 +12,15 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/errs"
@@ -320,52 +325,99 @@ func docError(d Document, err error) error {
 	return &c
 }
 
-// DecodeStrict decodes JSON into v, rejecting unknown fields with the
-// field named relative to v.
+// DecodeStrict decodes JSON into v, rejecting unknown fields (matched
+// case-sensitively, unlike encoding/json) and naming any bad field by its
+// full path relative to v ("roles[0].bogus").
 func DecodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := jsonv2.Unmarshal(data, v, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return fieldError("", err)
 	}
 	return nil
 }
 
 // DecodeSpec decodes a document's spec into v, rejecting unknown fields
-// with the field named.
+// with the field named ("spec.roles[0].bogus").
 func DecodeSpec(doc Document, v any) error {
 	spec := doc.Spec
 	if len(bytes.TrimSpace(spec)) == 0 || string(spec) == "null" {
 		spec = []byte("{}")
 	}
-	dec := json.NewDecoder(bytes.NewReader(spec))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := jsonv2.Unmarshal(spec, v, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return fieldError("spec", err)
 	}
 	return nil
 }
 
+// fieldError turns a decoding error into an Invalid error naming the field
+// under prefix.
 func fieldError(prefix string, err error) error {
-	join := func(f string) string {
-		if prefix == "" {
-			return f
+	var se *jsonv2.SemanticError
+	if !errorsAs(err, &se) {
+		var syn *jsontext.SyntacticError
+		if errorsAs(err, &syn) {
+			return errs.Invalidf(joinField(prefix, pointerPath(syn.JSONPointer)), "%v", syn.Err)
 		}
-		if f == "" {
-			return prefix
+		return errs.Invalidf(prefix, "%v", err)
+	}
+	path := pointerPath(se.JSONPointer)
+	if errors.Is(se.Err, jsonv2.ErrUnknownName) {
+		return errs.Invalidf(joinField(prefix, path), "unknown field %q", se.JSONPointer.LastToken())
+	}
+	want := "a different type"
+	if se.GoType != nil {
+		want = goTypeName(se.GoType.String())
+	}
+	got := se.JSONKind.String()
+	if se.JSONKind == 0 {
+		got = "that value"
+	}
+	return errs.Invalidf(joinField(prefix, path), "must be %s, not %s", want, got)
+}
+
+// pointerPath turns a JSON pointer ("/roles/0/name") into a field path
+// ("roles[0].name").
+func pointerPath(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		if _, err := strconv.Atoi(tok); err == nil {
+			b.WriteString("[" + tok + "]")
+			continue
 		}
-		return prefix + "." + f
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
 	}
-	msg := err.Error()
-	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		f = strings.Trim(f, `"`)
-		return errs.Invalidf(join(f), "unknown field %q", f)
+	return b.String()
+}
+
+func joinField(prefix, path string) string {
+	switch {
+	case prefix == "":
+		return path
+	case path == "":
+		return prefix
+	case strings.HasPrefix(path, "["):
+		return prefix + path
+	default:
+		return prefix + "." + path
 	}
-	var te *json.UnmarshalTypeError
-	if errorsAs(err, &te) {
-		return errs.Invalidf(join(te.Field), "must be %s, not %s", te.Type.String(), te.Value)
+}
+
+func goTypeName(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["), strings.Contains(t, "."):
+		return "an object"
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"), strings.HasPrefix(t, "float"):
+		return "a number"
 	}
-	return errs.Invalidf(join(""), "%s", msg)
+	return t
 }
 
 // EncodeSpec turns v into a document spec.

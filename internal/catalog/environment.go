@@ -195,9 +195,9 @@ func (c *Catalog) PutEnvironmentTx(ctx context.Context, tx *sql.Tx, in Environme
 	if err := precondition("environment", in.Name, before.Revision, ifRevision); err != nil {
 		return e, false, err
 	}
-	if origin == "" {
-		e.Origin = before.Origin
-	}
+	// The origin says who created the object; an update never takes it
+	// over, so prune only ever deletes what its own apply set created.
+	e.Origin = before.Origin
 	e.ID, e.CreatedAt = before.ID, before.CreatedAt
 	if e.EnvironmentSpec == before.EnvironmentSpec && maps.Equal(e.Labels, before.Labels) && e.Origin == before.Origin {
 		return before, false, nil

@@ -360,9 +360,9 @@ func (c *Catalog) PutServiceTx(ctx context.Context, tx *sql.Tx, in ServiceInput,
 				return s, false, err
 			}
 		}
-		if origin == "" {
-			s.Origin = before.Origin
-		}
+		// The origin says who created the object; an update never takes it
+		// over, so prune only ever deletes what its own apply set created.
+		s.Origin = before.Origin
 		s.ID, s.CreatedAt, s.Dependents = before.ID, before.CreatedAt, before.Dependents
 		if sameService(before, s) {
 			return before, false, nil

@@ -258,9 +258,9 @@ func (c *Catalog) PutToolTx(ctx context.Context, tx *sql.Tx, in ToolInput, origi
 				return x, false, err
 			}
 		}
-		if origin == "" {
-			x.Origin = before.Origin
-		}
+		// The origin says who created the object; an update never takes it
+		// over, so prune only ever deletes what its own apply set created.
+		x.Origin = before.Origin
 		x.ID, x.CreatedAt = before.ID, before.CreatedAt
 		if sameTool(before, x) {
 			return before, false, nil

@@ -271,9 +271,9 @@ func (s *Service) PutTeamTx(ctx context.Context, tx *sql.Tx, in TeamInput, origi
 		if ifRevision != 0 && ifRevision != before.Revision {
 			return t, errs.Preconditionf("team %q was changed by someone else (revision %d, you have %d); reload and retry", in.Name, before.Revision, ifRevision)
 		}
-		if origin == "" {
-			t.Origin = before.Origin
-		}
+		// The origin says who created the object; an update never takes it
+		// over, so prune only ever deletes what its own apply set created.
+		t.Origin = before.Origin
 		t.ID, t.CreatedAt = before.ID, before.CreatedAt
 		if sameTeam(before, t) {
 			return before, nil

@@ -242,9 +242,9 @@ func (s *Service) PutUserTx(ctx context.Context, tx *sql.Tx, in UserInput, origi
 	if ifRevision != 0 && ifRevision != before.Revision {
 		return u, errs.Preconditionf("user %q was changed by someone else (revision %d, you have %d); reload and retry", in.Name, before.Revision, ifRevision)
 	}
-	if origin == "" {
-		u.Origin = before.Origin
-	}
+	// The origin says who created the object; an update never takes it
+	// over, so prune only ever deletes what its own apply set created.
+	u.Origin = before.Origin
 	u.ID, u.CreatedAt, u.Teams = before.ID, before.CreatedAt, before.Teams
 	if sameUser(before, u) && hash == "" {
 		return before, nil
