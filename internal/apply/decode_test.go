@@ -38,4 +38,3 @@ func TestParse_RejectsUnknownTopLevelAndMetadataFields(t *testing.T) {
 		}
 	}
 }
-
