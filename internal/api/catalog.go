@@ -16,6 +16,8 @@ type ServiceListParams struct {
 	Environment string `query:"environment" maxLength:"63" doc:"only services running in this environment"`
 	Tag         string `query:"tag" maxLength:"63"`
 	Lifecycle   string `query:"lifecycle" enum:"experimental,production,deprecated,"`
+	NoRunbook   bool   `query:"no_runbook" doc:"only production services without a runbook"`
+	Unstaffed   bool   `query:"unstaffed" doc:"only services whose owning team has no members"`
 }
 
 // ToolListParams filter the tool list.
@@ -34,7 +36,9 @@ func (a *API) registerCatalog() {
 		if err != nil {
 			return nil, err
 		}
-		items, next, err := cat.ListServices(ctx, opts, catalog.ServiceFilter{Owner: in.Owner, Environment: in.Environment, Tag: in.Tag, Lifecycle: in.Lifecycle})
+		items, next, err := cat.ListServices(ctx, opts, catalog.ServiceFilter{
+			Owner: in.Owner, Environment: in.Environment, Tag: in.Tag, Lifecycle: in.Lifecycle, NoRunbook: in.NoRunbook, Unstaffed: in.Unstaffed,
+		})
 		if err != nil {
 			return nil, a.fail(ctx, err)
 		}

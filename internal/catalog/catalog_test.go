@@ -196,6 +196,11 @@ func TestServices_RevisionsAndAudit(t *testing.T) {
 		if len(tagged) != 1 {
 			t.Fatalf("tag filter = %d services, want 1", len(tagged))
 		}
+		noRunbook, _, _ := f.cat.ListServices(f.sys, catalog.ListOptions{}, catalog.ServiceFilter{NoRunbook: true})
+		unstaffed, _, _ := f.cat.ListServices(f.sys, catalog.ListOptions{}, catalog.ServiceFilter{Unstaffed: true})
+		if len(noRunbook) != 1 || len(unstaffed) != 0 {
+			t.Fatalf("no-runbook filter = %d, unstaffed = %d; want 1 and 0 (payments has a member)", len(noRunbook), len(unstaffed))
+		}
 		recs, err := audit.List(context.Background(), d.Reader(), audit.Filter{ObjectKind: "service", ObjectName: "api"})
 		if err != nil {
 			t.Fatal(err)

@@ -184,6 +184,8 @@ type ServiceFilter struct {
 	Environment string
 	Tag         string
 	Lifecycle   string
+	NoRunbook   bool // only production services without a runbook
+	Unstaffed   bool // only services whose owning team has no members
 }
 
 // ListServices returns services by name; next is the cursor of the next
@@ -201,8 +203,11 @@ func (c *Catalog) ListServices(ctx context.Context, opts ListOptions, f ServiceF
 		AND ($5 = '' OR s.lifecycle = $5)
 		AND ($6 = '' OR s.tags LIKE $7)
 		AND ($8 = '' OR EXISTS (SELECT 1 FROM service_environments se JOIN environments e ON e.id = se.environment_id WHERE se.service_id = s.id AND e.name = $8))
+		AND ($10 = FALSE OR (s.lifecycle = 'production' AND s.runbook_url = ''))
+		AND ($11 = FALSE OR NOT EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = s.owner_team_id))
 		ORDER BY s.name LIMIT $9`,
-		opts.After, opts.Query, "%"+strings.ToLower(opts.Query)+"%", f.Owner, f.Lifecycle, f.Tag, "%"+marshalJSON(f.Tag)+"%", f.Environment, opts.Limit+1)
+		opts.After, opts.Query, "%"+strings.ToLower(opts.Query)+"%", f.Owner, f.Lifecycle, f.Tag, "%"+marshalJSON(f.Tag)+"%", f.Environment, opts.Limit+1,
+		f.NoRunbook, f.Unstaffed)
 	if err != nil {
 		return nil, "", fmt.Errorf("list services: %w", err)
 	}
@@ -296,7 +301,7 @@ func (c *Catalog) UpdateService(ctx context.Context, name string, in ServiceInpu
 }
 
 func (c *Catalog) putService(ctx context.Context, in ServiceInput, ifRevision int64, mustCreate bool) (out Service, err error) {
-	if err := identity.Authorize(ctx, identity.PermRead, uuid.Nil); err != nil {
+	if err := identity.AuthorizeWriter(ctx); err != nil {
 		return out, err
 	}
 	err = c.db.InTx(ctx, func(tx *sql.Tx) error {
@@ -393,9 +398,9 @@ func (c *Catalog) PutServiceTx(ctx context.Context, tx *sql.Tx, in ServiceInput,
 	}
 	var b any
 	if action == "update" {
-		b = before
+		b = auditView(before)
 	}
-	return s, true, c.record(ctx, tx, action, "service", s.ID, s.Name, b, s)
+	return s, true, c.record(ctx, tx, action, "service", s.ID, s.Name, b, auditView(s))
 }
 
 func sameService(a, b Service) bool {
@@ -408,7 +413,7 @@ func sameService(a, b Service) bool {
 
 // DeleteService deletes a service nothing depends on.
 func (c *Catalog) DeleteService(ctx context.Context, name string, ifRevision int64) error {
-	if err := identity.Authorize(ctx, identity.PermRead, uuid.Nil); err != nil {
+	if err := identity.AuthorizeWriter(ctx); err != nil {
 		return err
 	}
 	return c.db.InTx(ctx, func(tx *sql.Tx) error { return c.DeleteServiceTx(ctx, tx, name, ifRevision) })
@@ -437,7 +442,14 @@ func (c *Catalog) DeleteServiceTx(ctx context.Context, tx *sql.Tx, name string, 
 	if _, err := tx.ExecContext(ctx, `DELETE FROM services WHERE id = $1`, before.ID); err != nil {
 		return fmt.Errorf("delete service: %w", err)
 	}
-	return c.record(ctx, tx, "delete", "service", before.ID, name, before, nil)
+	return c.record(ctx, tx, "delete", "service", before.ID, name, auditView(before), nil)
+}
+
+// auditView is what the audit log keeps of a service: without the
+// dependents, which change when other services change, not this one.
+func auditView(s Service) Service {
+	s.Dependents = nil
+	return s
 }
 
 // Summary counts what the catalog holds, for the home page.

@@ -175,12 +175,32 @@ func (c *Catalog) ListTools(ctx context.Context, opts ListOptions, owner string)
 		out = out[:opts.Limit]
 		next = out[len(out)-1].Name
 	}
+	if len(out) == 0 {
+		return out, next, nil
+	}
+	// One range query for the page's environments, not one per tool.
+	byName := make(map[string]*Tool, len(out))
 	for i := range out {
-		if out[i].Environments, err = namesOf(ctx, q, `SELECT e.name FROM tool_environments te JOIN environments e ON e.id = te.environment_id WHERE te.tool_id = $1 ORDER BY e.name`, out[i].ID); err != nil {
+		out[i].Environments = []string{}
+		byName[out[i].Name] = &out[i]
+	}
+	envRows, err := q.QueryContext(ctx, `SELECT x.name, e.name FROM tools x JOIN tool_environments te ON te.tool_id = x.id
+		JOIN environments e ON e.id = te.environment_id WHERE x.name >= $1 AND x.name <= $2 ORDER BY x.name, e.name`,
+		out[0].Name, out[len(out)-1].Name)
+	if err != nil {
+		return nil, "", fmt.Errorf("list tool environments: %w", err)
+	}
+	defer envRows.Close()
+	for envRows.Next() {
+		var tool, env string
+		if err := envRows.Scan(&tool, &env); err != nil {
 			return nil, "", err
 		}
+		if x := byName[tool]; x != nil {
+			x.Environments = append(x.Environments, env)
+		}
 	}
-	return out, next, nil
+	return out, next, envRows.Err()
 }
 
 // CreateTool creates a tool.
@@ -201,7 +221,7 @@ func (c *Catalog) UpdateTool(ctx context.Context, name string, in ToolInput, ifR
 }
 
 func (c *Catalog) putTool(ctx context.Context, in ToolInput, ifRevision int64, mustCreate bool) (out Tool, err error) {
-	if err := identity.Authorize(ctx, identity.PermRead, uuid.Nil); err != nil {
+	if err := identity.AuthorizeWriter(ctx); err != nil {
 		return out, err
 	}
 	err = c.db.InTx(ctx, func(tx *sql.Tx) error {
@@ -296,7 +316,7 @@ func sameTool(a, b Tool) bool {
 
 // DeleteTool deletes a tool.
 func (c *Catalog) DeleteTool(ctx context.Context, name string, ifRevision int64) error {
-	if err := identity.Authorize(ctx, identity.PermRead, uuid.Nil); err != nil {
+	if err := identity.AuthorizeWriter(ctx); err != nil {
 		return err
 	}
 	return c.db.InTx(ctx, func(tx *sql.Tx) error { return c.DeleteToolTx(ctx, tx, name, ifRevision) })

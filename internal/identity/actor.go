@@ -126,6 +126,22 @@ func (a *Actor) Can(perm Permission, owner uuid.UUID) bool {
 	return false
 }
 
+// AuthorizeWriter returns an error unless the actor in ctx may change at
+// least something (a role above viewer and a write-scoped credential). It
+// lets services refuse a viewer with 403 before validating the input.
+func AuthorizeWriter(ctx context.Context) error {
+	a := ActorFrom(ctx)
+	switch {
+	case a == nil:
+		return errs.Unauthorizedf("authentication required")
+	case a.Scope == ScopeRead:
+		return errs.Forbiddenf("this API token is read-only")
+	case a.Role == RoleViewer:
+		return errs.Forbiddenf("role viewer may not change anything")
+	}
+	return nil
+}
+
 // Authorize returns nil when the actor in ctx may exercise perm on an
 // object owned by owner, an Unauthorized error when there is no actor, and
 // a Forbidden error otherwise.

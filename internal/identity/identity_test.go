@@ -188,3 +188,24 @@ func TestBootstrap_SetupLink(t *testing.T) {
 		}
 	})
 }
+
+func TestUsers_LastAdminIsKept(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s, _, ctx := newService(t, d)
+		for _, change := range []identity.UserInput{{Role: identity.RoleOperator}, {Role: identity.RoleAdmin, Disabled: true}} {
+			if _, err := s.UpdateUser(ctx, "admin", change, 0); !errs.Is(err, errs.Conflict) {
+				t.Fatalf("demote or disable the last admin (%+v): %v, want conflict", change, err)
+			}
+		}
+		if _, err := s.CreateUser(ctx, identity.UserInput{Name: "second", Role: identity.RoleAdmin}); err != nil {
+			t.Fatal(err)
+		}
+		u, err := s.UpdateUser(ctx, "admin", identity.UserInput{Role: identity.RoleOperator}, 0)
+		if err != nil || u.Role != identity.RoleOperator || !u.HasPassword {
+			t.Fatalf("demote with another admin present = %+v, %v", u, err)
+		}
+		if err := s.DeleteUser(ctx, "second"); !errs.Is(err, errs.Conflict) {
+			t.Fatalf("delete the last admin: %v, want conflict", err)
+		}
+	})
+}

@@ -345,6 +345,11 @@ func (s *Service) DeleteUserTx(ctx context.Context, tx *sql.Tx, name string) err
 	if err != nil {
 		return err
 	}
+	if before.Role == RoleAdmin && !before.Disabled {
+		if err := lastAdminGuard(ctx, tx, before.ID); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, before.ID); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}

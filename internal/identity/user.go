@@ -22,6 +22,7 @@ type User struct {
 	Email       string    `json:"email,omitempty"`
 	Role        Role      `json:"role"`
 	Disabled    bool      `json:"disabled,omitempty"`
+	HasPassword bool      `json:"has_password" doc:"false for users who cannot log in with a password yet (read-only)"`
 	Teams       []string  `json:"teams"` // names of the teams the user belongs to; read-only here
 	Origin      string    `json:"origin,omitempty"`
 	Revision    int64     `json:"revision"`
@@ -56,11 +57,11 @@ func (u *User) auditView() any {
 	return c
 }
 
-const userColumns = `id, name, display_name, email, role, disabled, origin, revision, created_at, updated_at`
+const userColumns = `id, name, display_name, email, role, disabled, password_hash <> '', origin, revision, created_at, updated_at`
 
 func scanUser(sc interface{ Scan(...any) error }) (User, error) {
 	var u User
-	err := sc.Scan(&u.ID, &u.Name, &u.DisplayName, &u.Email, &u.Role, &u.Disabled, &u.Origin, &u.Revision, &u.CreatedAt, &u.UpdatedAt)
+	err := sc.Scan(&u.ID, &u.Name, &u.DisplayName, &u.Email, &u.Role, &u.Disabled, &u.HasPassword, &u.Origin, &u.Revision, &u.CreatedAt, &u.UpdatedAt)
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	return u, err
 }
@@ -232,7 +233,7 @@ func (s *Service) PutUserTx(ctx context.Context, tx *sql.Tx, in UserInput, origi
 			u.ID, u.Name, u.DisplayName, u.Email, u.Role, hash, u.Disabled, u.Origin, now); err != nil {
 			return u, fmt.Errorf("insert user: %w", err)
 		}
-		u.Teams = []string{}
+		u.Teams, u.HasPassword = []string{}, hash != ""
 		return u, s.record(ctx, tx, "create", "user", u.ID.String(), u.Name, nil, u.auditView())
 	case err != nil:
 		return u, err
@@ -245,9 +246,14 @@ func (s *Service) PutUserTx(ctx context.Context, tx *sql.Tx, in UserInput, origi
 	// The origin says who created the object; an update never takes it
 	// over, so prune only ever deletes what its own apply set created.
 	u.Origin = before.Origin
-	u.ID, u.CreatedAt, u.Teams = before.ID, before.CreatedAt, before.Teams
+	u.ID, u.CreatedAt, u.Teams, u.HasPassword = before.ID, before.CreatedAt, before.Teams, before.HasPassword || hash != ""
 	if sameUser(before, u) && hash == "" {
 		return before, nil
+	}
+	if before.Role == RoleAdmin && !before.Disabled && (u.Role != RoleAdmin || u.Disabled) {
+		if err := lastAdminGuard(ctx, tx, before.ID); err != nil {
+			return u, err
+		}
 	}
 	u.Revision, u.UpdatedAt = before.Revision+1, now
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET display_name = $2, email = $3, role = $4, disabled = $5, origin = $6,
@@ -265,6 +271,19 @@ func (s *Service) PutUserTx(ctx context.Context, tx *sql.Tx, in UserInput, origi
 		action = "set-password"
 	}
 	return u, s.record(ctx, tx, action, "user", u.ID.String(), u.Name, before.auditView(), u.auditView())
+}
+
+// lastAdminGuard returns a Conflict when id is the only enabled admin:
+// demoting, disabling or deleting it would leave nobody able to manage users.
+func lastAdminGuard(ctx context.Context, q db.Querier, id uuid.UUID) error {
+	var others int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled AND id <> $1`, id).Scan(&others); err != nil {
+		return fmt.Errorf("count admins: %w", err)
+	}
+	if others == 0 {
+		return errs.Conflictf("this is the last enabled administrator: make someone else admin first")
+	}
+	return nil
 }
 
 func sameUser(a, b User) bool {

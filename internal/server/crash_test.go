@@ -85,24 +85,26 @@ func TestApply_KilledMidwayLeavesNothing(t *testing.T) {
 		code, _, _ := c.doNoFatal("POST", "/api/v1/apply", map[string]any{"documents": docs})
 		done <- code
 	}()
-	time.Sleep(400 * time.Millisecond)
-	select {
-	case code := <-done:
-		t.Skipf("apply finished (%d) before the kill; the machine is faster than this test assumes", code)
-	default:
-	}
+	time.Sleep(150 * time.Millisecond)
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	<-done
+	code := <-done
 
 	_, base = startChild(t, dir)
 	admin = login(t, base, "admin", adminPassword, "write")
-	var list struct{ Items []struct{ Name string } }
-	admin.must(200, "GET", "/api/v1/services?limit=10", nil, &list)
-	if len(list.Items) != 0 {
-		t.Fatalf("after a crash mid-apply, %d+ services exist (first %s); want none", len(list.Items), list.Items[0].Name)
+	var all struct{ Items []any }
+	admin.must(200, "GET", "/api/v1/documents/services", nil, &all)
+	switch got := len(all.Items); {
+	case got == 0:
+		t.Logf("killed mid-apply (response %d): nothing landed", code)
+	case got == n && code != 200:
+		t.Logf("the apply committed just before the kill: all %d landed", n)
+	case got == n:
+		t.Logf("the apply finished before the kill")
+	default:
+		t.Fatalf("after a crash mid-apply %d of %d services exist; want all or none", got, n)
 	}
 	var rep struct{ OK bool }
 	admin.must(200, "GET", "/api/v1/audit/verify", nil, &rep)

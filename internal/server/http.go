@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,7 +41,7 @@ func (s *Server) handler() http.Handler {
 
 	root.Handle("/", ui.New(ui.Config{
 		DB: s.DB, Identity: s.Identity, Catalog: s.Catalog, Logger: s.log, Version: Version,
-		Clock: s.opts.Clock, SecureCookies: s.cfg.TLSCert != "" || len(s.cfg.BaseURL) > 8 && s.cfg.BaseURL[:8] == "https://",
+		Clock: s.opts.Clock, SecureCookies: s.cfg.TLSCert != "" || strings.HasPrefix(strings.ToLower(s.cfg.BaseURL), "https://"),
 	}))
 
 	var h http.Handler = root

@@ -27,32 +27,23 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := homeData{Sum: sum, Lifecycles: catalog.Lifecycles}
 	if sum.NoRunbook > 0 {
-		prod, _, err := u.cat.ListServices(ctx, catalog.ListOptions{Limit: choiceLimit}, catalog.ServiceFilter{Lifecycle: "production"})
-		if err != nil {
+		if d.NoRunbook, _, err = u.cat.ListServices(ctx, catalog.ListOptions{Limit: attentionLimit}, catalog.ServiceFilter{NoRunbook: true}); err != nil {
 			return err
-		}
-		for _, s := range prod {
-			if s.Runbook == "" && len(d.NoRunbook) < attentionLimit {
-				d.NoRunbook = append(d.NoRunbook, s)
-			}
 		}
 	}
 	if sum.Unowned > 0 {
-		teams, _, err := u.ids.ListTeams(ctx, identity.ListOptions{Limit: choiceLimit})
-		if err != nil {
+		if d.Unowned, _, err = u.cat.ListServices(ctx, catalog.ListOptions{Limit: attentionLimit}, catalog.ServiceFilter{Unstaffed: true}); err != nil {
 			return err
 		}
-		for _, t := range teams {
-			if len(t.Members) > 0 || len(d.Unowned) >= attentionLimit {
-				continue
-			}
-			svcs, _, err := u.cat.ListServices(ctx, catalog.ListOptions{Limit: attentionLimit}, catalog.ServiceFilter{Owner: t.Name})
-			if err != nil {
-				return err
-			}
-			if len(svcs) > 0 {
+		seen := map[string]bool{}
+		for _, s := range d.Unowned {
+			if !seen[s.Owner] {
+				seen[s.Owner] = true
+				t, err := u.ids.GetTeam(ctx, s.Owner)
+				if err != nil {
+					return err
+				}
 				d.EmptyTeams = append(d.EmptyTeams, t)
-				d.Unowned = append(d.Unowned, svcs[:min(len(svcs), attentionLimit-len(d.Unowned))]...)
 			}
 		}
 	}
