@@ -83,6 +83,8 @@ type TCPSpec struct {
 	Send    string `json:"send,omitempty"`   // sent after connecting
 	Expect  string `json:"expect,omitempty"` // the reply must contain it (read until found, EOF or timeout)
 	TLS     bool   `json:"tls,omitempty"`    // connect with TLS
+	// TLSSkipVerify accepts any server certificate when TLS is set.
+	TLSSkipVerify bool `json:"tls_skip_verify,omitempty"`
 }
 
 // UDPSpec sends a datagram and expects a reply.
@@ -105,6 +107,9 @@ type TLSSpec struct {
 	Address    string `json:"address"`               // host:port
 	ServerName string `json:"server_name,omitempty"` // SNI and the name to verify; default the address's host
 	StartTLS   string `json:"starttls,omitempty"`    // "smtp" to upgrade a plain SMTP connection first
+	// CAFile is a PEM bundle trusted instead of the system roots when
+	// judging chain_valid.
+	CAFile string `json:"ca_file,omitempty"`
 }
 
 // ICMPSpec pings a host.
