@@ -14,8 +14,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -23,6 +25,8 @@ import (
 
 	"groundcrew.dev/groundcrew/internal/apply"
 	"groundcrew.dev/groundcrew/internal/catalog"
+	"groundcrew.dev/groundcrew/internal/check"
+	"groundcrew.dev/groundcrew/internal/check/probe"
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/errs"
 	"groundcrew.dev/groundcrew/internal/identity"
@@ -43,8 +47,10 @@ type Config struct {
 	Identity *identity.Service
 	Catalog  *catalog.Catalog
 	Registry *apply.Registry
+	Checks   *check.Service
 	Logger   *slog.Logger
 	Version  string
+	BaseURL  string // the URL people reach the server at, for links in responses
 }
 
 // API serves /api/v1.
@@ -57,6 +63,9 @@ type API struct {
 // New registers every operation on mux under Prefix and returns the API.
 func New(mux humago.Mux, cfg Config) *API {
 	hc := huma.DefaultConfig("groundcrew", cfg.Version)
+	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", newSchemaNamer())
+	// Durations travel as Go duration strings ("30s"), not nanoseconds.
+	hc.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[probe.Duration](), reflect.TypeFor[string]())
 	hc.CreateHooks = nil // no $schema links in bodies: plain JSON that `get -o json` can print
 	hc.DocsPath = "/docs"
 	hc.OpenAPI.Servers = []*huma.Server{{URL: Prefix}}
@@ -72,11 +81,38 @@ func New(mux humago.Mux, cfg Config) *API {
 	a.registerCatalog()
 	a.registerAudit()
 	a.registerApply()
+	a.registerChecks()
 	return a
 }
 
 // OpenAPI returns the generated OpenAPI document.
 func (a *API) OpenAPI() *huma.OpenAPI { return a.huma.OpenAPI() }
+
+// newSchemaNamer names schemas like huma does, but when two packages have a
+// type of the same name (check.Result, apply.Result) the later one gets its
+// package name in front (CheckResult).
+func newSchemaNamer() func(t reflect.Type, hint string) string {
+	var mu sync.Mutex
+	seen := map[string]reflect.Type{}
+	return func(t reflect.Type, hint string) string {
+		name := huma.DefaultSchemaNamer(t, hint)
+		mu.Lock()
+		defer mu.Unlock()
+		base := t
+		for base.Kind() == reflect.Pointer {
+			base = base.Elem()
+		}
+		if prev, ok := seen[name]; ok && prev != base {
+			pkg := base.PkgPath()
+			pkg = pkg[strings.LastIndexByte(pkg, '/')+1:]
+			if pkg != "" {
+				name = strings.ToUpper(pkg[:1]) + pkg[1:] + name
+			}
+		}
+		seen[name] = base
+		return name
+	}
+}
 
 // fail turns a service error into a problem-details response. Internal
 // errors are logged with details and shown without.

@@ -95,6 +95,9 @@ type Kind struct {
 	// Table is the table holding the kind's objects, with name and origin
 	// columns; prune reads it inside the apply transaction.
 	Table string
+	// Committed, if set, is called after an apply that changed objects of
+	// the kind committed (e.g. to reschedule checks).
+	Committed func()
 }
 
 // Column is a column of `get -o table`: a header and a dotted path into the
@@ -264,9 +267,25 @@ func (r *Registry) Apply(ctx context.Context, docs []Document, opts Options) (Re
 		return nil
 	})
 	if err == errDryRun {
-		err = nil
+		return res, nil
+	}
+	if err == nil {
+		r.committed(res.Changes)
 	}
 	return res, err
+}
+
+// committed calls the Committed hook of each kind that changed.
+func (r *Registry) committed(changes []Change) {
+	called := map[string]bool{}
+	for _, c := range changes {
+		k := r.kinds[c.Kind]
+		if c.Action == "unchanged" || k == nil || k.Committed == nil || called[c.Kind] {
+			continue
+		}
+		called[c.Kind] = true
+		k.Committed()
+	}
 }
 
 var errDryRun = errs.E(errs.Internal, "dry run")

@@ -230,9 +230,20 @@ func (c *Catalog) DeleteEnvironmentTx(ctx context.Context, tx *sql.Tx, name stri
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM environments WHERE id = $1`, before.ID); err != nil {
 		if db.IsForeignKeyViolation(err) {
-			return errs.Conflictf("environment %q is still used by services or tools", name)
+			return errs.Conflictf("environment %q is still used by services, tools or checks", name)
 		}
 		return fmt.Errorf("delete environment: %w", err)
 	}
 	return c.record(ctx, tx, "delete", "environment", before.ID, name, before, nil)
+}
+
+// EnvironmentID returns the id of the environment called name, or an
+// Invalid error naming field when it does not exist.
+func (c *Catalog) EnvironmentID(ctx context.Context, q db.Querier, field, name string) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := q.QueryRowContext(ctx, `SELECT id FROM environments WHERE name = $1`, name).Scan(&id)
+	if db.IsNoRows(err) {
+		return id, errs.Invalidf(field, "environment %q does not exist", name)
+	}
+	return id, err
 }

@@ -440,6 +440,9 @@ func (c *Catalog) DeleteServiceTx(ctx context.Context, tx *sql.Tx, name string, 
 		return errs.Conflictf("service %q is a dependency of %s; remove those dependencies first", name, strings.Join(before.Dependents, ", "))
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM services WHERE id = $1`, before.ID); err != nil {
+		if db.IsForeignKeyViolation(err) {
+			return errs.Conflictf("service %q still has health checks; delete them first", name)
+		}
 		return fmt.Errorf("delete service: %w", err)
 	}
 	return c.record(ctx, tx, "delete", "service", before.ID, name, auditView(before), nil)
@@ -497,4 +500,19 @@ func (c *Catalog) Summarize(ctx context.Context) (Summary, error) {
 		sum.ByLifecycle[l] = n
 	}
 	return sum, rows.Err()
+}
+
+// ServiceRef returns the id and owning team of the service called name and
+// the environments it runs in, or an Invalid error naming field when it
+// does not exist. Other domains use it to attach their objects to services.
+func (c *Catalog) ServiceRef(ctx context.Context, q db.Querier, field, name string) (id, owner uuid.UUID, environments []string, err error) {
+	err = q.QueryRowContext(ctx, `SELECT id, owner_team_id FROM services WHERE name = $1`, name).Scan(&id, &owner)
+	if db.IsNoRows(err) {
+		return id, owner, nil, errs.Invalidf(field, "service %q does not exist", name)
+	}
+	if err != nil {
+		return id, owner, nil, fmt.Errorf("service %s: %w", name, err)
+	}
+	environments, err = namesOf(ctx, q, `SELECT e.name FROM service_environments se JOIN environments e ON e.id = se.environment_id WHERE se.service_id = $1 ORDER BY e.name`, id)
+	return id, owner, environments, err
 }

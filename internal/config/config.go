@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
@@ -26,7 +28,10 @@ type Config struct {
 	BaseURL   string `yaml:"base_url"`   // the URL people reach the server at; default from Listen
 	LogFormat string `yaml:"log_format"` // text or json
 	LogLevel  string `yaml:"log_level"`  // debug, info, warn, error
-	File      string `yaml:"-"`          // the YAML file read, if any
+	// CheckRetention is how long raw check results are kept (hourly and
+	// daily rollups stay for uptime); "14d", "72h".
+	CheckRetention string `yaml:"check_retention"`
+	File           string `yaml:"-"` // the YAML file read, if any
 }
 
 // setting is one configurable value: its flag, environment variable and
@@ -47,6 +52,7 @@ var settings = []setting{
 	{"base-url", "GROUNDCREW_BASE_URL", "URL people use to reach this server (default: from --listen)", func() string { return "" }, func(c *Config) *string { return &c.BaseURL }},
 	{"log-format", "GROUNDCREW_LOG_FORMAT", "log format: text or json", func() string { return "text" }, func(c *Config) *string { return &c.LogFormat }},
 	{"log-level", "GROUNDCREW_LOG_LEVEL", "log level: debug, info, warn or error", func() string { return "info" }, func(c *Config) *string { return &c.LogLevel }},
+	{"check-retention", "GROUNDCREW_CHECK_RETENTION", "how long raw check results are kept, e.g. 14d or 72h (rollups stay)", func() string { return "14d" }, func(c *Config) *string { return &c.CheckRetention }},
 }
 
 // Bind registers the serve flags on fs, plus --config.
@@ -114,6 +120,9 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("config: log level %q: want debug, info, warn or error", c.LogLevel)
 	}
+	if _, err := c.CheckRetentionDuration(); err != nil {
+		return err
+	}
 	if c.BaseURL == "" {
 		scheme := "http"
 		if c.TLSCert != "" {
@@ -135,4 +144,20 @@ func defaultConfigDir() string {
 		return "examples"
 	}
 	return ""
+}
+
+// CheckRetentionDuration parses CheckRetention ("14d", "72h"; "" is 14 days).
+func (c *Config) CheckRetentionDuration() (time.Duration, error) {
+	s := c.CheckRetention
+	if s == "" {
+		return 14 * 24 * time.Hour, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 1 && n <= 3650 {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(s); err == nil && d >= time.Hour {
+		return d, nil
+	}
+	return 0, fmt.Errorf("config: check retention %q: want days such as 14d, or a duration of at least 1h", s)
 }

@@ -30,6 +30,14 @@ var (
 	public    = append(slices.Clone(everyone), "anonymous")
 )
 
+func checkBody(name string) map[string]any {
+	b := map[string]any{"service": "chk", "environment": "shared", "type": "heartbeat", "interval": "1m"}
+	if name != "" {
+		b["name"] = name
+	}
+	return b
+}
+
 func svcBody(name string) any {
 	return map[string]any{"name": name, "owner": "payments", "tier": 2}
 }
@@ -73,6 +81,17 @@ var routes = []route{
 	{"PUT", "/tools/t-%s", func(r string) any { return map[string]any{"type": "git", "owner": "payments"} }, writers},
 	{"DELETE", "/tools/t-%s", nil, writers},
 
+	{"GET", "/checks", nil, everyone},
+	{"GET", "/checks/c-%s", nil, everyone},
+	{"GET", "/checks/c-%s/results", nil, everyone},
+	{"GET", "/checks/c-%s/events", nil, everyone},
+	{"GET", "/checks/c-%s/uptime", nil, everyone},
+	{"GET", "/checks/c-%s/days", nil, everyone},
+	{"POST", "/checks", func(r string) any { return checkBody("new-c-" + r) }, writers},
+	{"PUT", "/checks/c-%s", func(r string) any { return checkBody("") }, writers},
+	{"POST", "/checks/c-%s/ping-secret", nil, writers},
+	{"DELETE", "/checks/c-%s", nil, writers},
+
 	{"GET", "/audit", nil, auditors},
 	{"GET", "/audit/verify", nil, auditors},
 	{"GET", "/kinds", nil, everyone},
@@ -95,6 +114,8 @@ func TestAuthorization(t *testing.T) {
 		admin.must(201, "POST", "/api/v1/users", map[string]any{"name": name, "role": role, "password": "password-" + name}, nil)
 	}
 	admin.must(201, "POST", "/api/v1/teams", map[string]any{"name": "payments", "members": []string{"bob"}}, nil)
+	admin.must(201, "POST", "/api/v1/environments", map[string]any{"name": "shared", "criticality": "low"}, nil)
+	admin.must(201, "POST", "/api/v1/services", map[string]any{"name": "chk", "owner": "payments", "tier": 2, "environments": []string{"shared"}}, nil)
 	clients := map[string]*client{"admin": admin, "anonymous": {t: t, base: base}}
 	for role, name := range users {
 		scope := "write"
@@ -109,6 +130,7 @@ func TestAuthorization(t *testing.T) {
 		admin.must(201, "POST", "/api/v1/environments", map[string]any{"name": "e-" + r, "criticality": "low"}, nil)
 		admin.must(201, "POST", "/api/v1/services", svcBody("s-"+r), nil)
 		admin.must(201, "POST", "/api/v1/tools", map[string]any{"name": "t-" + r, "type": "ci", "owner": "payments"}, nil)
+		admin.must(201, "POST", "/api/v1/checks", checkBody("c-"+r), nil)
 		if c := clients[r]; r != "anonymous" && r != "readtoken" {
 			c.must(201, "POST", "/api/v1/tokens", map[string]any{"name": "tok-" + r}, nil)
 		}

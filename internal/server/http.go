@@ -25,12 +25,15 @@ func (s *Server) handler() http.Handler {
 	root := http.NewServeMux()
 
 	apiMux := routeMux{http.NewServeMux()}
-	api.New(apiMux, api.Config{DB: s.DB, Identity: s.Identity, Catalog: s.Catalog, Registry: s.Registry, Logger: s.log, Version: Version})
+	api.New(apiMux, api.Config{DB: s.DB, Identity: s.Identity, Catalog: s.Catalog, Registry: s.Registry, Checks: s.Checks,
+		Logger: s.log, Version: Version, BaseURL: s.baseURL()})
 	var apiHandler http.Handler = apiMux
 	apiHandler = api.Authenticate(s.Identity, s.log, apiHandler)
 	apiHandler = api.WithRequest(apiHandler)
 	apiHandler = api.Timeout(apiTimeout, apiHandler)
 	root.Handle(api.Prefix+"/", apiHandler)
+	root.HandleFunc(api.Prefix+"/ping/{secret}", s.ping)
+	root.HandleFunc(api.Prefix+"/ping/{secret}/fail", s.ping)
 
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -115,7 +118,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 func (s *Server) newMetrics() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(&dbCollector{s: s})
+	reg.MustRegister(&dbCollector{s: s}, &checkCollector{s: s})
 	return reg
 }
 

@@ -59,3 +59,29 @@ func (w *auditVerifyWorker) Work(ctx context.Context, _ *river.Job[auditVerifyAr
 	w.log.Debug("audit chain verified", "rows", rep.Checked)
 	return nil
 }
+
+// checkRetentionArgs is the periodic job that deletes raw check results
+// older than the retention; rollups keep the long-term uptime.
+type checkRetentionArgs struct{}
+
+func (checkRetentionArgs) Kind() string { return "check.retention" }
+
+type checkRetentionWorker struct {
+	river.WorkerDefaults[checkRetentionArgs]
+	s *Server
+}
+
+func (w *checkRetentionWorker) Work(ctx context.Context, _ *river.Job[checkRetentionArgs]) error {
+	keep, err := w.s.cfg.CheckRetentionDuration()
+	if err != nil {
+		return err
+	}
+	n, err := w.s.Checks.DeleteResultsBefore(ctx, w.s.opts.Clock.Now().Add(-keep))
+	if err != nil {
+		return fmt.Errorf("delete old check results: %w", err)
+	}
+	if n > 0 {
+		w.s.log.Info("old check results deleted", "count", n, "older_than", keep)
+	}
+	return nil
+}

@@ -22,6 +22,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/api"
 	"groundcrew.dev/groundcrew/internal/apply"
 	"groundcrew.dev/groundcrew/internal/catalog"
+	"groundcrew.dev/groundcrew/internal/check"
 	"groundcrew.dev/groundcrew/internal/clock"
 	"groundcrew.dev/groundcrew/internal/config"
 	"groundcrew.dev/groundcrew/internal/db"
@@ -38,6 +39,11 @@ type Options struct {
 	Clock  clock.Clock
 	Getenv func(string) string
 	Out    io.Writer // where logs and the start-up banner go
+	// CheckLimits bound check definitions (minimum interval…); zero means
+	// the defaults.
+	CheckLimits check.Limits
+	// Holder names this replica in check leases; default host name + pid.
+	Holder string
 }
 
 // Server is a running groundcrew server.
@@ -49,6 +55,9 @@ type Server struct {
 	Identity *identity.Service
 	Catalog  *catalog.Catalog
 	Registry *apply.Registry
+	Checks   *check.Service
+	Runner   *check.Runner
+	Leases   *check.Leases
 	Jobs     *jobs.Runner
 	metrics  *prometheus.Registry
 	http     *http.Server
@@ -105,6 +114,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.Catalog = catalog.New(s.DB, s.opts.Clock, s.Identity, s.log)
 	s.Registry = apply.NewRegistry(s.DB)
 	apply.RegisterCore(s.Registry, s.Identity, s.Catalog)
+	s.Checks = check.NewService(s.DB, s.opts.Clock, s.Catalog, check.Options{Logger: s.log, Limits: s.opts.CheckLimits})
+	apply.RegisterChecks(s.Registry, s.Checks)
 
 	setup, err := s.Identity.Bootstrap(ctx, s.opts.Getenv("GROUNDCREW_ADMIN_PASSWORD"))
 	if err != nil {
@@ -116,6 +127,9 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		}
 	}
 	if err = s.startJobs(ctx); err != nil {
+		return err
+	}
+	if err = s.startChecks(ctx); err != nil {
 		return err
 	}
 	s.metrics = s.newMetrics()
@@ -200,6 +214,7 @@ func (s *Server) startJobs(ctx context.Context) error {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &cleanupWorker{ids: s.Identity, log: s.log})
 	river.AddWorker(workers, &auditVerifyWorker{db: s.DB, log: s.log})
+	river.AddWorker(workers, &checkRetentionWorker{s: s})
 	var err error
 	s.Jobs, err = jobs.New(s.DB, jobs.Options{
 		Logger:  s.log,
@@ -210,6 +225,9 @@ func (s *Server) startJobs(ctx context.Context) error {
 			}, &river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(6*time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 				return auditVerifyArgs{}, nil
+			}, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
+				return checkRetentionArgs{}, nil
 			}, &river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})
@@ -241,6 +259,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) cleanup(ctx context.Context) error {
 	var err error
+	if s.Runner != nil {
+		err = errors.Join(err, s.Runner.Stop(ctx))
+		s.Runner = nil
+	}
+	if s.Leases != nil {
+		err = errors.Join(err, s.Leases.Stop(ctx))
+		s.Leases = nil
+	}
 	if s.Jobs != nil {
 		err = errors.Join(err, s.Jobs.Stop(ctx))
 		s.Jobs = nil

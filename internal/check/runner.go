@@ -1,0 +1,464 @@
+package check
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"groundcrew.dev/groundcrew/internal/check/probe"
+	"groundcrew.dev/groundcrew/internal/check/sched"
+	"groundcrew.dev/groundcrew/internal/clock"
+	"groundcrew.dev/groundcrew/internal/db"
+)
+
+// AlertSink receives confirmed state changes in the transaction that
+// records them, so that the alert pipeline can enqueue its work durably.
+// It must not do slow work itself.
+type AlertSink interface {
+	CheckChanged(ctx context.Context, tx *sql.Tx, e Event) error
+}
+
+// RunnerOptions configure a Runner. The zero value is a safe default.
+type RunnerOptions struct {
+	Clock       clock.Clock
+	Logger      *slog.Logger
+	Location    string // the location this runner probes from; default local
+	Concurrency int    // probes in flight at once; default sched.DefaultConcurrency
+	// Owns says whether this replica runs a check now (lease-based
+	// sharding across replicas); nil means every check.
+	Owns func(id string) bool
+	// FlushInterval is how often results are written, in one transaction
+	// per batch; default 200 ms.
+	FlushInterval time.Duration
+	// ReloadInterval is how often definitions are re-read even without a
+	// change signal (changes made on other replicas); default 15 s.
+	ReloadInterval time.Duration
+	Sink           AlertSink
+	Prober         *probe.Prober
+}
+
+// Runner schedules and runs the checks, and records their results and
+// state changes. Safe for concurrent use.
+type Runner struct {
+	db     *db.DB
+	opts   RunnerOptions
+	log    *slog.Logger
+	sched  *sched.Scheduler
+	prober *probe.Prober
+	reload chan struct{}
+
+	mu     sync.RWMutex
+	checks map[string]*runnable // by check id
+	states map[uuid.UUID]State  // confirmed states of every check
+	names  map[string]uuid.UUID // check name → id, for parents
+
+	pendMu  sync.Mutex
+	pending []Result
+	flushed chan struct{} // closed and replaced after each flush
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type runnable struct {
+	check    Check
+	compiled *Compiled
+}
+
+// NewRunner returns a runner over the checks in d.
+func NewRunner(d *db.DB, opts RunnerOptions) *Runner {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Location == "" {
+		opts.Location = LocalLocation
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = 200 * time.Millisecond
+	}
+	if opts.ReloadInterval <= 0 {
+		opts.ReloadInterval = 15 * time.Second
+	}
+	if opts.Prober == nil {
+		opts.Prober = probe.NewProber(probe.Options{})
+	}
+	r := &Runner{db: d, opts: opts, log: opts.Logger, prober: opts.Prober, reload: make(chan struct{}, 1),
+		checks: map[string]*runnable{}, states: map[uuid.UUID]State{}, names: map[string]uuid.UUID{}, flushed: make(chan struct{})}
+	r.sched = sched.New(sched.Options{Clock: opts.Clock, Concurrency: opts.Concurrency, Run: r.run, Owns: opts.Owns, Logger: opts.Logger})
+	return r
+}
+
+// Changed asks the runner to re-read the check definitions soon. It never
+// blocks.
+func (r *Runner) Changed() {
+	select {
+	case r.reload <- struct{}{}:
+	default:
+	}
+}
+
+// Start loads the checks and starts probing. Stop ends it.
+func (r *Runner) Start(ctx context.Context) error {
+	if err := r.Reload(ctx); err != nil {
+		return err
+	}
+	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	r.done = make(chan struct{})
+	if err := r.sched.Start(ctx); err != nil {
+		return err
+	}
+	go r.loop(ctx)
+	return nil
+}
+
+// Stop stops probing, waits for running probes (until ctx ends) and writes
+// the results still pending.
+func (r *Runner) Stop(ctx context.Context) error {
+	if r.cancel == nil {
+		return nil
+	}
+	err := r.sched.Stop(ctx)
+	r.cancel()
+	<-r.done
+	return errors.Join(err, r.flush(context.WithoutCancel(ctx)))
+}
+
+// Stats returns the scheduler's statistics.
+func (r *Runner) Stats() sched.Stats { return r.sched.Stats() }
+
+func (r *Runner) loop(ctx context.Context) {
+	defer close(r.done)
+	flush := time.NewTicker(r.opts.FlushInterval)
+	defer flush.Stop()
+	reload := time.NewTicker(r.opts.ReloadInterval)
+	defer reload.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-flush.C:
+			if err := r.flush(ctx); err != nil && ctx.Err() == nil {
+				r.log.Error("write check results", "err", err)
+			}
+		case <-r.reload:
+			r.reloadLogged(ctx)
+		case <-reload.C:
+			r.reloadLogged(ctx)
+		}
+	}
+}
+
+func (r *Runner) reloadLogged(ctx context.Context) {
+	if err := r.Reload(ctx); err != nil && ctx.Err() == nil {
+		r.log.Error("reload checks", "err", err)
+	}
+}
+
+// Reload re-reads every check definition and state and reschedules.
+func (r *Runner) Reload(ctx context.Context) error {
+	var all []Check
+	after := ""
+	for {
+		page, next, err := listChecks(ctx, r.db.Reader(), Filter{After: after, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		all = append(all, page...)
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	checks := make(map[string]*runnable, len(all))
+	names := make(map[string]uuid.UUID, len(all))
+	var items []sched.Item
+	r.mu.RLock()
+	old := r.checks
+	r.mu.RUnlock()
+	for _, c := range all {
+		names[c.Name] = c.ID
+		if c.Paused || !c.runsAt(r.opts.Location) {
+			continue
+		}
+		id := c.ID.String()
+		rn := old[id]
+		if rn == nil || rn.check.Revision != c.Revision {
+			compiled, err := compileFor(c)
+			if err != nil {
+				r.log.Error("check does not compile; not scheduled", "check", c.Name, "err", err)
+				continue
+			}
+			rn = &runnable{compiled: compiled}
+		}
+		rn.check = c
+		checks[id] = rn
+		items = append(items, sched.Item{ID: id, Interval: c.runInterval(), Timeout: c.runTimeout()})
+	}
+	r.mu.Lock()
+	r.checks, r.names = checks, names
+	for _, c := range all {
+		// Keep the in-memory state of checks this runner advanced itself:
+		// the database may not have its latest flush yet.
+		if cur, ok := r.states[c.ID]; !ok || r.opts.Owns != nil && !r.opts.Owns(c.ID.String()) || cur.LastRunAt == nil {
+			r.states[c.ID] = *c.State
+		}
+	}
+	r.mu.Unlock()
+	return r.sched.Set(items)
+}
+
+func compileFor(c Check) (*Compiled, error) {
+	if c.Type == Heartbeat {
+		return &Compiled{}, nil
+	}
+	return compileConditions(c.Type, c.Conditions)
+}
+
+func (c *Check) runsAt(location string) bool {
+	for _, l := range c.Locations {
+		if l == location {
+			return true
+		}
+	}
+	return false
+}
+
+// runInterval is how often the runner looks at the check: its interval, or
+// for a heartbeat often enough to notice a missed ping within its grace.
+func (c *Check) runInterval() time.Duration {
+	if c.Type == Heartbeat {
+		return min(c.Interval.Std(), max(time.Second, c.Heartbeat.Grace.Std()/2))
+	}
+	return c.Interval.Std()
+}
+
+// runTimeout bounds a whole run: every attempt plus condition evaluation.
+func (c *Check) runTimeout() time.Duration {
+	if c.Type == Heartbeat {
+		return 10 * time.Second
+	}
+	return min(c.Interval.Std(), time.Duration(c.Retries+1)*c.Timeout.Std()+time.Second)
+}
+
+// run is the scheduler's work for one check and slot: probe, evaluate,
+// queue the result. It never writes to the database itself.
+func (r *Runner) run(ctx context.Context, id string, slot time.Time) {
+	r.mu.RLock()
+	rn := r.checks[id]
+	r.mu.RUnlock()
+	if rn == nil {
+		return // deleted meanwhile
+	}
+	var res Result
+	if rn.check.Type == Heartbeat {
+		var ok bool
+		if res, ok = r.heartbeat(ctx, rn.check); !ok {
+			return
+		}
+	} else {
+		res = r.probe(ctx, rn)
+	}
+	res.CheckID, res.Location, res.At = rn.check.ID, r.opts.Location, slot
+	r.pendMu.Lock()
+	r.pending = append(r.pending, res)
+	r.pendMu.Unlock()
+}
+
+// probe runs the check's probe with its retries and evaluates the
+// conditions of the last attempt.
+func (r *Runner) probe(ctx context.Context, rn *runnable) Result {
+	c := rn.check
+	var pr probe.Result
+	var res Result
+	for attempt := 0; attempt <= c.Retries; attempt++ {
+		actx, cancel := clock.WithTimeout(ctx, r.opts.Clock, c.Timeout.Std())
+		pr = r.prober.Run(actx, &c.Spec.Spec)
+		cancel()
+		res = evaluate(ctx, rn.compiled, pr)
+		if res.Status == Up || ctx.Err() != nil {
+			break
+		}
+	}
+	if c.Retries > 0 && res.Status != Up && res.Reason != "" {
+		res.Reason = fmt.Sprintf("%s (after %d attempts)", res.Reason, c.Retries+1)
+	}
+	return res
+}
+
+// evaluate turns a probe result into a run result: DOWN with the probe's
+// reason when the exchange failed, else each condition's verdict.
+func evaluate(ctx context.Context, comp *Compiled, pr probe.Result) Result {
+	res := Result{Status: Up, Duration: pr.Duration}
+	if pr.Err != "" {
+		res.Status, res.Reason = Down, pr.Err
+		return res
+	}
+	var failed, degraded []string
+	for i, p := range comp.Programs {
+		cond := comp.Conditions[i]
+		cr := ConditionResult{Name: cond.Label(), Degraded: cond.Degraded}
+		ok, err := p.Eval(ctx, pr.Vars)
+		switch {
+		case err != nil:
+			cr.Error = err.Error()
+		default:
+			cr.OK = ok
+		}
+		if !cr.OK {
+			label := cr.Name
+			if cr.Error != "" {
+				label += " (" + cr.Error + ")"
+			}
+			if cond.Degraded {
+				degraded = append(degraded, label)
+			} else {
+				failed = append(failed, label)
+			}
+		}
+		res.Conditions = append(res.Conditions, cr)
+	}
+	switch {
+	case len(failed) > 0:
+		res.Status, res.Reason = Down, "failed: "+strings.Join(failed, "; ")
+	case len(degraded) > 0:
+		res.Status, res.Reason = Degraded, "degraded: "+strings.Join(degraded, "; ")
+	}
+	return res
+}
+
+// flush writes the pending results, advances the confirmed states and
+// records state changes, all in one transaction.
+func (r *Runner) flush(ctx context.Context) error {
+	r.pendMu.Lock()
+	batch := r.pending
+	r.pending = nil
+	done := r.flushed
+	r.flushed = make(chan struct{})
+	r.pendMu.Unlock()
+	defer close(done)
+	if len(batch) == 0 {
+		return nil
+	}
+	r.mu.RLock()
+	next := make(map[uuid.UUID]State, len(batch))
+	var events []Event
+	for _, res := range batch {
+		rn := r.checks[res.CheckID.String()]
+		if rn == nil {
+			continue // deleted meanwhile
+		}
+		cur, ok := next[res.CheckID]
+		if !ok {
+			cur = r.states[res.CheckID]
+			if cur.Status == "" || cur.Status == Paused {
+				cur = State{Status: Unknown, Since: res.At}
+			}
+		}
+		parent := Parent{Name: rn.check.Parent}
+		if pid, ok := r.names[rn.check.Parent]; ok && rn.check.Parent != "" {
+			ps, ok := next[pid]
+			if !ok {
+				ps = r.states[pid]
+			}
+			parent.Down = ps.Status == Down
+		}
+		st, tr := cur.Advance(Outcome{At: res.At, Status: res.Status, Reason: res.Reason, Duration: res.Duration}, rn.check.Confirm, parent)
+		next[res.CheckID] = st
+		if tr != nil {
+			ev := res
+			events = append(events, Event{ID: db.NewID(), Check: rn.check.Name, CheckID: res.CheckID, At: tr.At,
+				From: tr.From, To: tr.To, Reason: tr.Reason, Alertable: tr.Alertable, Evidence: &ev})
+		}
+	}
+	r.mu.RUnlock()
+	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := insertResults(ctx, tx, batch); err != nil {
+			return err
+		}
+		if err := saveRollups(ctx, tx, rollups(batch)); err != nil {
+			return err
+		}
+		for id, st := range next {
+			if err := saveState(ctx, tx, id, st); err != nil {
+				return err
+			}
+		}
+		for _, e := range events {
+			if err := insertEvent(ctx, tx, e); err != nil {
+				return err
+			}
+			if r.opts.Sink != nil {
+				if err := r.opts.Sink.CheckChanged(ctx, tx, e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if db.IsForeignKeyViolation(err) {
+			// A check was deleted between its run and this flush; drop the
+			// batch rather than retry it forever.
+			r.log.Warn("dropping check results of a deleted check", "results", len(batch))
+			return nil
+		}
+		r.pendMu.Lock()
+		r.pending = append(batch, r.pending...) // retry with the next flush
+		r.pendMu.Unlock()
+		return err
+	}
+	r.mu.Lock()
+	for id, st := range next {
+		r.states[id] = st
+	}
+	r.mu.Unlock()
+	for _, e := range events {
+		r.log.Info("check changed state", "check", e.Check, "from", e.From, "to", e.To, "reason", e.Reason)
+	}
+	return nil
+}
+
+// Flushed returns a channel closed after the next flush completes; tests
+// use it to wait for results to be written.
+func (r *Runner) Flushed() <-chan struct{} {
+	r.pendMu.Lock()
+	defer r.pendMu.Unlock()
+	return r.flushed
+}
+
+// State returns the runner's view of a check's confirmed state.
+func (r *Runner) State(id uuid.UUID) (State, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s, ok := r.states[id]
+	return s, ok
+}
+
+// View is a scheduled check with its confirmed state, for metrics.
+type View struct {
+	Name, Service, Environment string
+	Type                       probe.Type
+	State                      State
+}
+
+// Snapshot returns every check this runner schedules with its state.
+func (r *Runner) Snapshot() []View {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]View, 0, len(r.checks))
+	for _, rn := range r.checks {
+		c := rn.check
+		out = append(out, View{Name: c.Name, Service: c.Service, Environment: c.Environment, Type: c.Type, State: r.states[c.ID]})
+	}
+	return out
+}

@@ -1,0 +1,262 @@
+package check
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"groundcrew.dev/groundcrew/internal/db"
+	"groundcrew.dev/groundcrew/internal/errs"
+)
+
+// row is a check as stored: the spec is kept whole as JSON, with the
+// columns that queries filter on beside it.
+const checkColumns = `c.id, c.name, c.spec, c.labels, c.origin, c.revision, c.created_at, c.updated_at,
+	s.name, e.name, p.name,
+	st.status, st.since, st.reason, st.last_status, st.streak, st.last_run_at, st.last_duration_us`
+
+const checkFrom = ` FROM checks c
+	JOIN services s ON s.id = c.service_id
+	JOIN environments e ON e.id = c.environment_id
+	LEFT JOIN checks p ON p.id = c.parent_id
+	LEFT JOIN check_state st ON st.check_id = c.id`
+
+func scanCheck(sc interface{ Scan(...any) error }) (Check, error) {
+	var c Check
+	var spec, labels string
+	var service, env string
+	var parent, status, reason, lastStatus sql.NullString
+	var since, lastRun sql.NullTime
+	var streak, lastDur sql.NullInt64
+	if err := sc.Scan(&c.ID, &c.Name, &spec, &labels, &c.Origin, &c.Revision, &c.CreatedAt, &c.UpdatedAt,
+		&service, &env, &parent, &status, &since, &reason, &lastStatus, &streak, &lastRun, &lastDur); err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal([]byte(spec), &c.Spec); err != nil {
+		return c, fmt.Errorf("check %s spec: %w", c.Name, err)
+	}
+	if err := json.Unmarshal([]byte(labels), &c.Labels); err != nil {
+		return c, fmt.Errorf("check %s labels: %w", c.Name, err)
+	}
+	if len(c.Labels) == 0 {
+		c.Labels = nil
+	}
+	c.Service, c.Environment, c.Parent = service, env, parent.String
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	st := &State{Status: Unknown, Since: c.CreatedAt}
+	if status.Valid {
+		st.Status, st.Since, st.Reason, st.LastStatus, st.Streak = Status(status.String), since.Time.UTC(), reason.String, Status(lastStatus.String), int(streak.Int64)
+		if lastRun.Valid {
+			t := lastRun.Time.UTC()
+			st.LastRunAt = &t
+		}
+		st.LastDuration = time.Duration(lastDur.Int64) * time.Microsecond
+	}
+	if c.Paused {
+		st.Status = Paused
+	}
+	c.State = st
+	return c, nil
+}
+
+func getCheck(ctx context.Context, q db.Querier, name string) (Check, error) {
+	c, err := scanCheck(q.QueryRowContext(ctx, `SELECT `+checkColumns+checkFrom+` WHERE c.name = $1`, name))
+	if db.IsNoRows(err) {
+		return c, errs.NotFoundf("check %q not found", name)
+	}
+	if err != nil {
+		return c, fmt.Errorf("get check %s: %w", name, err)
+	}
+	return c, nil
+}
+
+// Filter narrows a list of checks.
+type Filter struct {
+	Query       string // substring of the check's or its service's name
+	Service     string
+	Environment string
+	Type        string
+	Status      Status
+	After       string // cursor: names after this one
+	Limit       int    // default 100, at most 1000
+}
+
+func listChecks(ctx context.Context, q db.Querier, f Filter) ([]Check, string, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, 1000)
+	// The status filter reads the confirmed state; a check without a state
+	// row is unknown, a paused one paused.
+	rows, err := q.QueryContext(ctx, `SELECT `+checkColumns+checkFrom+`
+		WHERE c.name > $1
+		AND ($2 = '' OR lower(c.name) LIKE $3 OR s.name LIKE $3)
+		AND ($4 = '' OR s.name = $4)
+		AND ($5 = '' OR e.name = $5)
+		AND ($6 = '' OR c.type = $6)
+		AND ($7 = '' OR (CASE WHEN c.paused THEN 'paused' ELSE COALESCE(st.status, 'unknown') END) = $7)
+		ORDER BY c.name LIMIT $8`,
+		f.After, f.Query, "%"+strings.ToLower(f.Query)+"%", f.Service, f.Environment, f.Type, string(f.Status), f.Limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list checks: %w", err)
+	}
+	defer rows.Close()
+	var out []Check
+	for rows.Next() {
+		c, err := scanCheck(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, c)
+	}
+	next := ""
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+		next = out[len(out)-1].Name
+	}
+	return out, next, rows.Err()
+}
+
+// StatusCounts counts checks by confirmed status.
+func statusCounts(ctx context.Context, q db.Querier, service string) (map[Status]int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT CASE WHEN c.paused THEN 'paused' ELSE COALESCE(st.status, 'unknown') END, count(*)
+		FROM checks c JOIN services s ON s.id = c.service_id LEFT JOIN check_state st ON st.check_id = c.id
+		WHERE ($1 = '' OR s.name = $1) GROUP BY 1`, service)
+	if err != nil {
+		return nil, fmt.Errorf("count checks: %w", err)
+	}
+	defer rows.Close()
+	out := map[Status]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[Status(s)] = n
+	}
+	return out, rows.Err()
+}
+
+// ConditionResult is the verdict of one condition in one run.
+type ConditionResult struct {
+	Name     string `json:"name"`
+	OK       bool   `json:"ok"`
+	Degraded bool   `json:"degraded,omitempty" doc:"a failing degraded condition makes the run DEGRADED, not DOWN"`
+	Error    string `json:"error,omitempty" doc:"why the condition could not be evaluated"`
+}
+
+// Result is one run of a check from one location.
+type Result struct {
+	ID         int64             `json:"id"`
+	CheckID    uuid.UUID         `json:"-"`
+	Location   string            `json:"location"`
+	At         time.Time         `json:"at"`
+	Status     Status            `json:"status" enum:"up,degraded,down"`
+	Duration   time.Duration     `json:"duration_ns"`
+	Reason     string            `json:"reason,omitempty"`
+	Conditions []ConditionResult `json:"conditions,omitempty"`
+}
+
+func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
+	for _, r := range rs {
+		conds, _ := json.Marshal(r.Conditions)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO check_results (check_id, location, at, status, duration_us, reason, conditions)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.CheckID, r.Location, r.At, r.Status, r.Duration.Microseconds(), r.Reason, string(conds)); err != nil {
+			return fmt.Errorf("insert result: %w", err)
+		}
+	}
+	return nil
+}
+
+func saveState(ctx context.Context, tx *sql.Tx, id uuid.UUID, s State) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO check_state (check_id, status, since, reason, last_status, streak, last_run_at, last_duration_us)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (check_id) DO UPDATE SET status = excluded.status, since = excluded.since, reason = excluded.reason,
+		last_status = excluded.last_status, streak = excluded.streak, last_run_at = excluded.last_run_at, last_duration_us = excluded.last_duration_us`,
+		id, s.Status, s.Since, s.Reason, s.LastStatus, s.Streak, s.LastRunAt, s.LastDuration.Microseconds())
+	if err != nil {
+		return fmt.Errorf("save check state: %w", err)
+	}
+	return nil
+}
+
+// Event is a change of a check's confirmed state, with its evidence.
+type Event struct {
+	ID        uuid.UUID `json:"id"`
+	Check     string    `json:"check"`
+	CheckID   uuid.UUID `json:"-"`
+	At        time.Time `json:"at"`
+	From      Status    `json:"from"`
+	To        Status    `json:"to"`
+	Reason    string    `json:"reason,omitempty"`
+	Alertable bool      `json:"alertable"`
+	Evidence  *Result   `json:"evidence,omitempty"`
+}
+
+func insertEvent(ctx context.Context, tx *sql.Tx, e Event) error {
+	ev, _ := json.Marshal(struct {
+		Alertable bool    `json:"alertable"`
+		Result    *Result `json:"result,omitempty"`
+	}{e.Alertable, e.Evidence})
+	_, err := tx.ExecContext(ctx, `INSERT INTO check_events (id, check_id, at, from_status, to_status, reason, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		e.ID, e.CheckID, e.At, e.From, e.To, e.Reason, string(ev))
+	if err != nil {
+		return fmt.Errorf("insert check event: %w", err)
+	}
+	return nil
+}
+
+func listEvents(ctx context.Context, q db.Querier, checkID uuid.UUID, name string, limit int) ([]Event, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, at, from_status, to_status, reason, evidence FROM check_events
+		WHERE check_id = $1 ORDER BY at DESC, id DESC LIMIT $2`, checkID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list check events: %w", err)
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		e := Event{Check: name, CheckID: checkID}
+		var ev string
+		if err := rows.Scan(&e.ID, &e.At, &e.From, &e.To, &e.Reason, &ev); err != nil {
+			return nil, err
+		}
+		e.At = e.At.UTC()
+		var extra struct {
+			Alertable bool    `json:"alertable"`
+			Result    *Result `json:"result"`
+		}
+		_ = json.Unmarshal([]byte(ev), &extra)
+		e.Alertable, e.Evidence = extra.Alertable, extra.Result
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func listResults(ctx context.Context, q db.Querier, checkID uuid.UUID, since, until time.Time, beforeID int64, limit int) ([]Result, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, location, at, status, duration_us, reason, conditions FROM check_results
+		WHERE check_id = $1 AND at >= $2 AND at < $3 AND ($4 = 0 OR id < $4)
+		ORDER BY at DESC, id DESC LIMIT $5`, checkID, since, until, beforeID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list results: %w", err)
+	}
+	defer rows.Close()
+	out := []Result{}
+	for rows.Next() {
+		r := Result{CheckID: checkID}
+		var us int64
+		var conds string
+		if err := rows.Scan(&r.ID, &r.Location, &r.At, &r.Status, &us, &r.Reason, &conds); err != nil {
+			return nil, err
+		}
+		r.At, r.Duration = r.At.UTC(), time.Duration(us)*time.Microsecond
+		_ = json.Unmarshal([]byte(conds), &r.Conditions)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
