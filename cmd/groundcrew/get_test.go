@@ -18,14 +18,14 @@ func TestGet(t *testing.T) {
 	t.Run("table", func(t *testing.T) {
 		out := h.ok("get", "services")
 		got := lines(out)
-		if len(got) != 7 {
-			t.Fatalf("get services printed %d lines, want a header and 6 services:\n%s", len(got), out)
+		if len(got) != 8 {
+			t.Fatalf("get services printed %d lines, want a header and 7 services:\n%s", len(got), out)
 		}
 		if !regexp.MustCompile(`^NAME +OWNER +TIER +LIFECYCLE +ENVIRONMENTS$`).MatchString(got[0]) {
 			t.Errorf("header %q", got[0])
 		}
-		if !regexp.MustCompile(`^payments-api +payments +1 +production +prod,staging$`).MatchString(got[4]) {
-			t.Errorf("payments-api row %q\n%s", got[4], out)
+		if !regexp.MustCompile(`^payments-api +payments +1 +production +prod,staging$`).MatchString(got[5]) {
+			t.Errorf("payments-api row %q\n%s", got[5], out)
 		}
 		// Columns line up.
 		col := strings.Index(got[0], "OWNER")

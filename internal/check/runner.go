@@ -38,10 +38,13 @@ type RunnerOptions struct {
 	// per batch; default 200 ms.
 	FlushInterval time.Duration
 	// ReloadInterval is how often definitions are re-read even without a
-	// change signal (changes made on other replicas); default 15 s.
+	// change signal; default 5 min.
 	ReloadInterval time.Duration
-	Sink           AlertSink
-	Prober         *probe.Prober
+	// PollInterval is how often the runner looks for changes made on other
+	// replicas (a cheap count and latest update time); default 2 s.
+	PollInterval time.Duration
+	Sink         AlertSink
+	Prober       *probe.Prober
 }
 
 // Runner schedules and runs the checks, and records their results and
@@ -54,10 +57,11 @@ type Runner struct {
 	prober *probe.Prober
 	reload chan struct{}
 
-	mu     sync.RWMutex
-	checks map[string]*runnable // by check id
-	states map[uuid.UUID]State  // confirmed states of every check
-	names  map[string]uuid.UUID // check name → id, for parents
+	mu      sync.RWMutex
+	lastSig string               // signature of the definitions last loaded
+	checks  map[string]*runnable // by check id
+	states  map[uuid.UUID]State  // confirmed states of every check
+	names   map[string]uuid.UUID // check name → id, for parents
 
 	pendMu  sync.Mutex
 	pending []Result
@@ -87,7 +91,10 @@ func NewRunner(d *db.DB, opts RunnerOptions) *Runner {
 		opts.FlushInterval = 200 * time.Millisecond
 	}
 	if opts.ReloadInterval <= 0 {
-		opts.ReloadInterval = 15 * time.Second
+		opts.ReloadInterval = 5 * time.Minute
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 2 * time.Second
 	}
 	if opts.Prober == nil {
 		opts.Prober = probe.NewProber(probe.Options{})
@@ -142,10 +149,19 @@ func (r *Runner) loop(ctx context.Context) {
 	defer flush.Stop()
 	reload := time.NewTicker(r.opts.ReloadInterval)
 	defer reload.Stop()
+	poll := time.NewTicker(r.opts.PollInterval)
+	defer poll.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-poll.C:
+			r.mu.RLock()
+			last := r.lastSig
+			r.mu.RUnlock()
+			if sig, err := r.signature(ctx); err == nil && sig != last {
+				r.reloadLogged(ctx)
+			}
 		case <-flush.C:
 			if err := r.flush(ctx); err != nil && ctx.Err() == nil {
 				r.log.Error("write check results", "err", err)
@@ -164,8 +180,23 @@ func (r *Runner) reloadLogged(ctx context.Context) {
 	}
 }
 
+// signature summarises the check definitions cheaply: it changes when a
+// check is created, changed or deleted on any replica.
+func (r *Runner) signature(ctx context.Context) (string, error) {
+	var n int
+	var latest any // SQLite returns max() of a timestamp as text, PostgreSQL as a time
+	if err := r.db.Reader().QueryRowContext(ctx, `SELECT count(*), max(updated_at) FROM checks`).Scan(&n, &latest); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d/%v", n, latest), nil
+}
+
 // Reload re-reads every check definition and state and reschedules.
 func (r *Runner) Reload(ctx context.Context) error {
+	sig, err := r.signature(ctx)
+	if err != nil {
+		return err
+	}
 	var all []Check
 	after := ""
 	for {
@@ -205,7 +236,7 @@ func (r *Runner) Reload(ctx context.Context) error {
 		items = append(items, sched.Item{ID: id, Interval: c.runInterval(), Timeout: c.runTimeout()})
 	}
 	r.mu.Lock()
-	r.checks, r.names = checks, names
+	r.checks, r.names, r.lastSig = checks, names, sig
 	for _, c := range all {
 		// Keep the in-memory state of checks this runner advanced itself:
 		// the database may not have its latest flush yet.

@@ -25,7 +25,7 @@ func (s *Server) startChecks(ctx context.Context) error {
 			host, _ := os.Hostname()
 			holder = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), db.NewID().String()[:8])
 		}
-		s.Leases = check.NewLeases(s.DB, s.opts.Clock, holder, check.LeaseOptions{Logger: s.log})
+		s.Leases = check.NewLeases(s.DB, s.opts.Clock, holder, check.LeaseOptions{Logger: s.log, TTL: s.opts.LeaseTTL})
 		if err := s.Leases.Start(ctx); err != nil {
 			return fmt.Errorf("check leases: %w", err)
 		}

@@ -27,9 +27,12 @@ func TestMain(m *testing.M) {
 
 func serveChild() {
 	dir := os.Getenv("GROUNDCREW_TEST_DIR")
-	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, Database: "sqlite://" + filepath.Join(dir, "groundcrew.db"),
-		LogFormat: "text", LogLevel: "error", BaseURL: "http://127.0.0.1:0"}
-	srv := server.New(cfg, server.Options{Out: io.Discard})
+	dsn := os.Getenv("GROUNDCREW_TEST_DSN")
+	if dsn == "" {
+		dsn = "sqlite://" + filepath.Join(dir, "groundcrew.db")
+	}
+	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, Database: dsn, LogFormat: "text", LogLevel: "error", BaseURL: "http://127.0.0.1:0"}
+	srv := server.New(cfg, server.Options{Out: io.Discard, LeaseTTL: testLeaseTTL, CheckLimits: testCheckLimits})
 	if err := srv.Start(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -40,11 +43,12 @@ func serveChild() {
 	select {} // until killed
 }
 
-func startChild(t *testing.T, dir string) (*exec.Cmd, string) {
+func startChild(t *testing.T, dir string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	os.Remove(filepath.Join(dir, "url"))
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "GROUNDCREW_TEST_CHILD=serve", "GROUNDCREW_TEST_DIR="+dir, "GROUNDCREW_ADMIN_PASSWORD="+adminPassword)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -44,6 +44,9 @@ type Options struct {
 	CheckLimits check.Limits
 	// Holder names this replica in check leases; default host name + pid.
 	Holder string
+	// LeaseTTL is how long a replica's check leases last unless renewed;
+	// zero means 30 s. Tests shorten it.
+	LeaseTTL time.Duration
 }
 
 // Server is a running groundcrew server.

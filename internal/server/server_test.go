@@ -24,6 +24,13 @@ const adminPassword = "admin-password-for-tests"
 // ("" for a fresh SQLite database) and returns its URL.
 func startServer(t *testing.T, dsn string) string {
 	t.Helper()
+	return startServerWith(t, dsn)
+}
+
+// startServerWith is startServer with the test's short lease TTL and check
+// intervals.
+func startServerWith(t *testing.T, dsn string) string {
+	t.Helper()
 	dir := t.TempDir()
 	if dsn == "" {
 		dsn = "sqlite://" + filepath.Join(dir, "groundcrew.db")
@@ -36,7 +43,9 @@ func startServer(t *testing.T, dsn string) string {
 			}
 			return ""
 		},
-		Out: io.Discard,
+		Out:         io.Discard,
+		LeaseTTL:    testLeaseTTL,
+		CheckLimits: testCheckLimits,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
