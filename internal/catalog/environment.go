@@ -125,19 +125,7 @@ func (c *Catalog) ListEnvironments(ctx context.Context, opts ListOptions) (out [
 	if err != nil {
 		return nil, "", fmt.Errorf("list environments: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		e, err := scanEnv(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, e)
-	}
-	if len(out) > opts.Limit {
-		out = out[:opts.Limit]
-		next = out[len(out)-1].Name
-	}
-	return out, next, rows.Err()
+	return db.CollectPage(rows, opts.Limit, func(r *sql.Rows) (Environment, error) { return scanEnv(r) }, func(e Environment) string { return e.Name })
 }
 
 // CreateEnvironment creates an environment (operators and admins).

@@ -211,21 +211,9 @@ func (c *Catalog) ListServices(ctx context.Context, opts ListOptions, f ServiceF
 	if err != nil {
 		return nil, "", fmt.Errorf("list services: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		s, err := scanService(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
+	out, next, err = db.CollectPage(rows, opts.Limit, func(r *sql.Rows) (Service, error) { return scanService(r) }, func(s Service) string { return s.Name })
+	if err != nil {
 		return nil, "", err
-	}
-	rows.Close()
-	if len(out) > opts.Limit {
-		out = out[:opts.Limit]
-		next = out[len(out)-1].Name
 	}
 	if len(out) == 0 {
 		return out, next, nil

@@ -159,21 +159,9 @@ func (c *Catalog) ListTools(ctx context.Context, opts ListOptions, owner string)
 	if err != nil {
 		return nil, "", fmt.Errorf("list tools: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		x, err := scanTool(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, x)
-	}
-	if err := rows.Err(); err != nil {
+	out, next, err = db.CollectPage(rows, opts.Limit, func(r *sql.Rows) (Tool, error) { return scanTool(r) }, func(x Tool) string { return x.Name })
+	if err != nil {
 		return nil, "", err
-	}
-	rows.Close()
-	if len(out) > opts.Limit {
-		out = out[:opts.Limit]
-		next = out[len(out)-1].Name
 	}
 	if len(out) == 0 {
 		return out, next, nil

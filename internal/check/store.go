@@ -105,21 +105,7 @@ func listChecks(ctx context.Context, q db.Querier, f Filter) ([]Check, string, e
 	if err != nil {
 		return nil, "", fmt.Errorf("list checks: %w", err)
 	}
-	defer rows.Close()
-	var out []Check
-	for rows.Next() {
-		c, err := scanCheck(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, c)
-	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		next = out[len(out)-1].Name
-	}
-	return out, next, rows.Err()
+	return db.CollectPage(rows, f.Limit, func(r *sql.Rows) (Check, error) { return scanCheck(r) }, func(c Check) string { return c.Name })
 }
 
 // StatusCounts counts checks by confirmed status.

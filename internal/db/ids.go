@@ -33,3 +33,28 @@ func IsForeignKeyViolation(err error) bool {
 
 // IsNoRows reports whether err is sql.ErrNoRows.
 func IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// CollectPage reads the rows of a page query that asked for limit+1 rows
+// (the extra one tells whether another page follows), scanning each with
+// scan. It returns at most limit items and the cursor of the next page —
+// the key of the last item returned — or "" on the last page. It closes
+// rows.
+func CollectPage[T any](rows *sql.Rows, limit int, scan func(*sql.Rows) (T, error), key func(T) string) ([]T, string, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	if len(out) <= limit {
+		return out, "", nil
+	}
+	out = out[:limit]
+	return out, key(out[len(out)-1]), nil
+}

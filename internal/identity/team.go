@@ -165,21 +165,9 @@ func (s *Service) ListTeams(ctx context.Context, opts ListOptions) (teams []Team
 	if err != nil {
 		return nil, "", fmt.Errorf("list teams: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		t, err := scanTeam(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		teams = append(teams, t)
-	}
-	if err := rows.Err(); err != nil {
+	teams, next, err = db.CollectPage(rows, opts.Limit, func(r *sql.Rows) (Team, error) { return scanTeam(r) }, func(t Team) string { return t.Name })
+	if err != nil {
 		return nil, "", err
-	}
-	rows.Close()
-	if len(teams) > opts.Limit {
-		teams = teams[:opts.Limit]
-		next = teams[len(teams)-1].Name
 	}
 	for i := range teams {
 		if teams[i].Members, err = s.teamMembers(ctx, q, teams[i].ID); err != nil {

@@ -138,21 +138,9 @@ func (s *Service) ListUsers(ctx context.Context, opts ListOptions) (users []User
 	if err != nil {
 		return nil, "", fmt.Errorf("list users: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
+	users, next, err = db.CollectPage(rows, opts.Limit, func(r *sql.Rows) (User, error) { return scanUser(r) }, func(u User) string { return u.Name })
+	if err != nil {
 		return nil, "", err
-	}
-	rows.Close()
-	if len(users) > opts.Limit {
-		users = users[:opts.Limit]
-		next = users[len(users)-1].Name
 	}
 	for i := range users {
 		if users[i].Teams, err = s.userTeams(ctx, q, users[i].ID); err != nil {
