@@ -30,7 +30,7 @@ type fixture struct {
 	vera context.Context // viewer
 }
 
-func setup(t *testing.T, d *db.DB) *fixture {
+func setup(t testing.TB, d *db.DB) *fixture {
 	t.Helper()
 	clk := clock.Real{}
 	ids := identity.NewService(d, clk, nil, identity.Options{})
