@@ -220,7 +220,7 @@ func (a *API) registerChecks() {
 // pingURL is the heartbeat URL of secret as the caller reaches this server.
 func (a *API) pingURL(ctx context.Context, secret string) string {
 	base := a.cfg.BaseURL
-	if base == "" {
+	if base == "" || strings.HasSuffix(base, ":0") { // listening on a random port: use the address the caller used
 		if r, ok := ctx.Value(requestKey{}).(*http.Request); ok {
 			scheme := "http"
 			if r.TLS != nil {

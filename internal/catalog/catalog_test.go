@@ -214,3 +214,25 @@ func TestServices_RevisionsAndAudit(t *testing.T) {
 		}
 	})
 }
+
+func TestServices_SearchEscapesWildcards(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		for _, n := range []string{"pay-api", "payxapi"} {
+			if _, err := f.cat.CreateService(f.sys, svc(n, "payments")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in := svc("x", "payments")
+		in.Description = "100% uptime_goal"
+		if _, err := f.cat.CreateService(f.sys, in); err != nil {
+			t.Fatal(err)
+		}
+		for q, want := range map[string]int{"pay-api": 1, "pay_api": 0, "%": 1, "_goal": 1, "PAY": 2} {
+			got, _, err := f.cat.ListServices(f.sys, catalog.ListOptions{Query: q}, catalog.ServiceFilter{})
+			if err != nil || len(got) != want {
+				t.Errorf("search %q = %d services, %v; want %d", q, len(got), err, want)
+			}
+		}
+	})
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -120,8 +119,8 @@ func (c *Catalog) ListEnvironments(ctx context.Context, opts ListOptions) (out [
 	}
 	opts = opts.Normalize()
 	rows, err := c.db.Reader().QueryContext(ctx, `SELECT `+envColumns+` FROM environments
-		WHERE name > $1 AND ($2 = '' OR lower(name) LIKE $3 OR lower(display_name) LIKE $3)
-		ORDER BY name LIMIT $4`, opts.After, opts.Query, "%"+strings.ToLower(opts.Query)+"%", opts.Limit+1)
+		WHERE name > $1 AND ($2 = '' OR lower(name) LIKE $3 ESCAPE '\' OR lower(display_name) LIKE $3 ESCAPE '\')
+		ORDER BY name LIMIT $4`, opts.After, opts.Query, db.Contains(opts.Query), opts.Limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list environments: %w", err)
 	}

@@ -198,7 +198,7 @@ func (c *Catalog) ListServices(ctx context.Context, opts ListOptions, f ServiceF
 	q := c.db.Reader()
 	rows, err := q.QueryContext(ctx, `SELECT `+serviceColumns+` FROM services s JOIN teams t ON t.id = s.owner_team_id
 		WHERE s.name > $1
-		AND ($2 = '' OR lower(s.name) LIKE $3 OR lower(s.display_name) LIKE $3 OR lower(s.description) LIKE $3)
+		AND ($2 = '' OR lower(s.name) LIKE $3 ESCAPE '\' OR lower(s.display_name) LIKE $3 ESCAPE '\' OR lower(s.description) LIKE $3 ESCAPE '\')
 		AND ($4 = '' OR t.name = $4)
 		AND ($5 = '' OR s.lifecycle = $5)
 		AND ($6 = '' OR s.tags LIKE $7)
@@ -206,7 +206,7 @@ func (c *Catalog) ListServices(ctx context.Context, opts ListOptions, f ServiceF
 		AND ($10 = FALSE OR (s.lifecycle = 'production' AND s.runbook_url = ''))
 		AND ($11 = FALSE OR NOT EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = s.owner_team_id))
 		ORDER BY s.name LIMIT $9`,
-		opts.After, opts.Query, "%"+strings.ToLower(opts.Query)+"%", f.Owner, f.Lifecycle, f.Tag, "%"+marshalJSON(f.Tag)+"%", f.Environment, opts.Limit+1,
+		opts.After, opts.Query, db.Contains(opts.Query), f.Owner, f.Lifecycle, f.Tag, "%"+marshalJSON(f.Tag)+"%", f.Environment, opts.Limit+1,
 		f.NoRunbook, f.Unstaffed)
 	if err != nil {
 		return nil, "", fmt.Errorf("list services: %w", err)

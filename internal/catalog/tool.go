@@ -153,9 +153,9 @@ func (c *Catalog) ListTools(ctx context.Context, opts ListOptions, owner string)
 	opts = opts.Normalize()
 	q := c.db.Reader()
 	rows, err := q.QueryContext(ctx, `SELECT `+toolColumns+` FROM tools x JOIN teams t ON t.id = x.owner_team_id
-		WHERE x.name > $1 AND ($2 = '' OR lower(x.name) LIKE $3 OR lower(x.display_name) LIKE $3 OR lower(x.type) LIKE $3)
+		WHERE x.name > $1 AND ($2 = '' OR lower(x.name) LIKE $3 ESCAPE '\' OR lower(x.display_name) LIKE $3 ESCAPE '\' OR lower(x.type) LIKE $3 ESCAPE '\')
 		AND ($4 = '' OR t.name = $4)
-		ORDER BY x.name LIMIT $5`, opts.After, opts.Query, "%"+strings.ToLower(opts.Query)+"%", owner, opts.Limit+1)
+		ORDER BY x.name LIMIT $5`, opts.After, opts.Query, db.Contains(opts.Query), owner, opts.Limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list tools: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -95,13 +94,13 @@ func listChecks(ctx context.Context, q db.Querier, f Filter) ([]Check, string, e
 	// row is unknown, a paused one paused.
 	rows, err := q.QueryContext(ctx, `SELECT `+checkColumns+checkFrom+`
 		WHERE c.name > $1
-		AND ($2 = '' OR lower(c.name) LIKE $3 OR s.name LIKE $3)
+		AND ($2 = '' OR lower(c.name) LIKE $3 ESCAPE '\' OR s.name LIKE $3 ESCAPE '\')
 		AND ($4 = '' OR s.name = $4)
 		AND ($5 = '' OR e.name = $5)
 		AND ($6 = '' OR c.type = $6)
 		AND ($7 = '' OR (CASE WHEN c.paused THEN 'paused' ELSE COALESCE(st.status, 'unknown') END) = $7)
 		ORDER BY c.name LIMIT $8`,
-		f.After, f.Query, "%"+strings.ToLower(f.Query)+"%", f.Service, f.Environment, f.Type, string(f.Status), f.Limit+1)
+		f.After, f.Query, db.Contains(f.Query), f.Service, f.Environment, f.Type, string(f.Status), f.Limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list checks: %w", err)
 	}

@@ -58,3 +58,10 @@ func CollectPage[T any](rows *sql.Rows, limit int, scan func(*sql.Rows) (T, erro
 	out = out[:limit]
 	return out, key(out[len(out)-1]), nil
 }
+
+// Contains returns a LIKE pattern matching s anywhere, lower-cased, with
+// LIKE's wildcards in s escaped; use it with ESCAPE '\'.
+func Contains(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(strings.ToLower(s)) + "%"
+}

@@ -160,8 +160,8 @@ func (s *Service) ListTeams(ctx context.Context, opts ListOptions) (teams []Team
 	opts = opts.Normalize()
 	q := s.db.Reader()
 	rows, err := q.QueryContext(ctx, `SELECT `+teamColumns+` FROM teams
-		WHERE name > $1 AND ($2 = '' OR lower(name) LIKE $3 OR lower(display_name) LIKE $3)
-		ORDER BY name LIMIT $4`, opts.After, opts.Query, "%"+strings.ToLower(opts.Query)+"%", opts.Limit+1)
+		WHERE name > $1 AND ($2 = '' OR lower(name) LIKE $3 ESCAPE '\' OR lower(display_name) LIKE $3 ESCAPE '\')
+		ORDER BY name LIMIT $4`, opts.After, opts.Query, db.Contains(opts.Query), opts.Limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list teams: %w", err)
 	}

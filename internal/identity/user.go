@@ -133,8 +133,8 @@ func (s *Service) ListUsers(ctx context.Context, opts ListOptions) (users []User
 	opts = opts.Normalize()
 	q := s.db.Reader()
 	rows, err := q.QueryContext(ctx, `SELECT `+userColumns+` FROM users
-		WHERE name > $1 AND ($2 = '' OR lower(name) LIKE $3 OR lower(display_name) LIKE $3)
-		ORDER BY name LIMIT $4`, opts.After, opts.Query, "%"+strings.ToLower(opts.Query)+"%", opts.Limit+1)
+		WHERE name > $1 AND ($2 = '' OR lower(name) LIKE $3 ESCAPE '\' OR lower(display_name) LIKE $3 ESCAPE '\')
+		ORDER BY name LIMIT $4`, opts.After, opts.Query, db.Contains(opts.Query), opts.Limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list users: %w", err)
 	}
