@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"groundcrew.dev/groundcrew/internal/check"
 	"groundcrew.dev/groundcrew/internal/config"
 	"groundcrew.dev/groundcrew/internal/server"
 )
@@ -45,7 +46,8 @@ func chromium(t *testing.T) string {
 }
 
 // startServer runs the real server on a random loopback port with the
-// example configuration and returns its URL.
+// example configuration and returns its URL. Checks may run as often as
+// every 100 ms.
 func startServer(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -58,7 +60,7 @@ func startServer(t *testing.T) string {
 			return adminPassword
 		}
 		return ""
-	}})
+	}, CheckLimits: check.Limits{MinInterval: 100 * time.Millisecond}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Start(ctx); err != nil {

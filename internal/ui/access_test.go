@@ -6,7 +6,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"groundcrew.dev/groundcrew/internal/check"
+	"groundcrew.dev/groundcrew/internal/check/probe"
 	"groundcrew.dev/groundcrew/internal/identity"
 )
 
@@ -128,9 +131,12 @@ func TestPages_ByRole(t *testing.T) {
 		roles[r] = "user-" + string(r)
 		h.addUser(roles[r], r)
 	}
+	h.create(httpCheck("web-health", "postgres-main", "prod", "https://pg.example.com/"))
+	h.create(check.Input{Name: "nightly", Spec: check.Spec{Service: "postgres-main", Environment: "prod",
+		Interval: probe.Duration(24 * time.Hour), Spec: probe.Spec{Type: check.Heartbeat}}})
 	pages := []string{"/", "/services", "/services/new", "/services/payments-api", "/services/payments-api/edit",
 		"/teams", "/teams/platform", "/environments", "/environments/prod", "/tools", "/tools/ci", "/users", "/users/admin",
-		"/account", "/audit"}
+		"/account", "/audit", "/checks", "/checks?status=down", "/checks/web-health", "/checks/nightly"}
 	for role, user := range roles {
 		t.Run(string(role), func(t *testing.T) {
 			c := h.loggedIn(user, adminPassword)
@@ -152,6 +158,18 @@ func TestPages_ByRole(t *testing.T) {
 					t.Errorf("%s: no main landmark", path)
 				}
 			}
+			// The check forms: pausing (here a no-op, so that the revision
+			// stays) and a new ping URL.
+			wantWrite := func(p page, ok int) {
+				t.Helper()
+				if canWrite {
+					wantStatus(t, p, ok)
+				} else {
+					wantStatus(t, p, http.StatusForbidden)
+				}
+			}
+			wantWrite(c.post("/checks/web-health/pause", url.Values{"revision": {"1"}, "paused": {"false"}}), http.StatusSeeOther)
+			wantWrite(c.post("/checks/nightly/ping-url", nil), http.StatusCreated)
 		})
 	}
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // auditKinds are the object kinds offered as a filter.
-var auditKinds = []string{"service", "team", "user", "environment", "tool", "token"}
+var auditKinds = []string{"service", "team", "user", "environment", "tool", "check", "token"}
 
 // auditActions are the actions offered as suggestions.
 var auditActions = []string{"create", "update", "delete", "login", "set-password", "revoke"}

@@ -28,6 +28,11 @@ func (u *UI) parsePages() map[string]*template.Template {
 		"objectURL": objectURL,
 		"dict":      dict,
 		"human":     func(field string) string { return strings.ReplaceAll(field, "_", " ") },
+		"millis":    fmtMillis,
+		"interval":  fmtInterval,
+		"percent":   percentOf,
+		"truncate":  truncate,
+		"plural":    plural,
 	}
 	entries, err := fs.Glob(files, "templates/*.html")
 	if err != nil {
@@ -60,7 +65,7 @@ func can(a *identity.Actor, perm string) bool {
 // objectURL returns the page of an audited object, or "" when it has none.
 func objectURL(kind, name string) string {
 	switch kind {
-	case "service", "team", "user", "environment", "tool":
+	case "service", "team", "user", "environment", "tool", "check":
 		return "/" + kind + "s/" + name
 	}
 	return ""

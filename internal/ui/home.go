@@ -16,9 +16,11 @@ type homeData struct {
 	NoRunbook  []catalog.Service // production services without a runbook
 	EmptyTeams []identity.Team   // teams without members
 	Unowned    []catalog.Service // services of those teams
+	Checks     attentionChecks
 }
 
-// home shows what needs attention: for now, the gaps in the catalog.
+// home shows what needs attention: checks that are down or degraded
+// first, then the gaps in the catalog.
 func (u *UI) home(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	sum, err := u.cat.Summarize(ctx)
@@ -26,6 +28,9 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := homeData{Sum: sum, Lifecycles: catalog.Lifecycles}
+	if d.Checks, err = u.checksNeedingAttention(ctx); err != nil {
+		return err
+	}
 	if sum.NoRunbook > 0 {
 		if d.NoRunbook, _, err = u.cat.ListServices(ctx, catalog.ListOptions{Limit: attentionLimit}, catalog.ServiceFilter{NoRunbook: true}); err != nil {
 			return err

@@ -96,6 +96,7 @@ type serviceData struct {
 	CanAudit  bool
 	Audit     []auditRow
 	AuditMore string // link to the full history
+	Health    serviceChecks
 }
 
 func (u *UI) showService(w http.ResponseWriter, r *http.Request) error {
@@ -107,6 +108,9 @@ func (u *UI) showService(w http.ResponseWriter, r *http.Request) error {
 	a := identity.ActorFrom(ctx)
 	d := serviceData{S: s, Managed: managedBy(s.Origin)}
 	d.CanEdit = u.canWriteOwned(ctx, s.Owner)
+	if d.Health, err = u.healthOf(ctx, s.Name); err != nil {
+		return err
+	}
 	if a.Can(identity.PermReadAudit, uuid.Nil) {
 		d.CanAudit = true
 		recs, err := audit.List(ctx, u.cfg.DB.Reader(), audit.Filter{ObjectKind: "service", ObjectName: s.Name, Limit: 10})

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"groundcrew.dev/groundcrew/internal/catalog"
+	"groundcrew.dev/groundcrew/internal/check"
 	"groundcrew.dev/groundcrew/internal/clock"
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/errs"
@@ -34,16 +35,20 @@ import (
 //go:embed templates static
 var files embed.FS
 
-// Config holds what the UI needs. DB, Identity and Catalog are required;
-// a nil Logger discards, a nil Clock is the real clock.
+// Config holds what the UI needs. DB, Identity, Catalog and Checks are
+// required; a nil Logger discards, a nil Clock is the real clock.
 type Config struct {
 	DB            *db.DB
 	Identity      *identity.Service
 	Catalog       *catalog.Catalog
+	Checks        *check.Service
 	Logger        *slog.Logger
 	Version       string
 	Clock         clock.Clock
 	SecureCookies bool // set the Secure flag on cookies (HTTPS)
+	// BaseURL is the server's public URL, for heartbeat ping URLs; empty
+	// (or ending in port 0) means the URL the request reached.
+	BaseURL string
 }
 
 const (
@@ -68,6 +73,7 @@ type UI struct {
 	cfg     Config
 	ids     *identity.Service
 	cat     *catalog.Catalog
+	checks  *check.Service
 	log     *slog.Logger
 	clock   clock.Clock
 	pages   map[string]*template.Template
@@ -77,7 +83,7 @@ type UI struct {
 // New returns the UI handler, mounted at "/". It panics when the embedded
 // templates do not parse, which tests catch.
 func New(cfg Config) http.Handler {
-	u := &UI{cfg: cfg, ids: cfg.Identity, cat: cfg.Catalog, log: cfg.Logger, clock: cfg.Clock}
+	u := &UI{cfg: cfg, ids: cfg.Identity, cat: cfg.Catalog, checks: cfg.Checks, log: cfg.Logger, clock: cfg.Clock}
 	if u.log == nil {
 		u.log = slog.New(slog.DiscardHandler)
 	}
@@ -112,6 +118,10 @@ func (u *UI) routes() http.Handler {
 	private("GET /services/{name}", u.showService)
 	private("GET /services/{name}/edit", u.editService)
 	private("POST /services/{name}/edit", u.updateService)
+	private("GET /checks", u.listChecks)
+	private("GET /checks/{name}", u.showCheck)
+	private("POST /checks/{name}/pause", u.pauseCheck)
+	private("POST /checks/{name}/ping-url", u.rotatePing)
 	private("GET /teams", u.listTeams)
 	private("GET /teams/{name}", u.showTeam)
 	private("GET /environments", u.listEnvironments)

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"groundcrew.dev/groundcrew/internal/catalog"
+	"groundcrew.dev/groundcrew/internal/check"
 	"groundcrew.dev/groundcrew/internal/clock"
+	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/db/dbtest"
 	"groundcrew.dev/groundcrew/internal/identity"
 )
@@ -21,12 +23,15 @@ const adminPassword = "password-123456"
 
 // harness is a UI over a fresh SQLite database with a small catalog:
 // environments prod and staging, teams platform (admin is a member) and
-// payments, services postgres-main and payments-api, and tool ci.
+// payments, services postgres-main and payments-api, and tool ci. Its
+// clock is fake; checks may run every second or more.
 type harness struct {
 	t     *testing.T
 	srv   *httptest.Server
 	ids   *identity.Service
 	cat   *catalog.Catalog
+	chk   *check.Service
+	db    *db.DB
 	clock *clock.Fake
 	sys   context.Context // acts as the system
 }
@@ -35,10 +40,11 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	t.Helper()
 	d := dbtest.Open(t, dbtest.SQLiteDSN(t))
 	clk := clock.NewFake(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
-	h := &harness{t: t, clock: clk, sys: identity.WithActor(context.Background(), identity.System())}
+	h := &harness{t: t, clock: clk, db: d, sys: identity.WithActor(context.Background(), identity.System())}
 	h.ids = identity.NewService(d, clk, nil, identity.Options{})
 	h.cat = catalog.New(d, clk, h.ids, nil)
-	cfg.DB, cfg.Identity, cfg.Catalog, cfg.Clock, cfg.Version = d, h.ids, h.cat, clk, "test"
+	h.chk = check.NewService(d, clk, h.cat, check.Options{Limits: check.Limits{MinInterval: time.Second}})
+	cfg.DB, cfg.Identity, cfg.Catalog, cfg.Checks, cfg.Clock, cfg.Version = d, h.ids, h.cat, h.chk, clk, "test"
 	h.srv = httptest.NewServer(New(cfg))
 	t.Cleanup(h.srv.Close)
 	return h
