@@ -30,6 +30,8 @@ import (
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/errs"
 	"groundcrew.dev/groundcrew/internal/identity"
+	"groundcrew.dev/groundcrew/internal/maintenance"
+	"groundcrew.dev/groundcrew/internal/statuspage"
 )
 
 // Prefix is where the API is mounted.
@@ -48,9 +50,13 @@ type Config struct {
 	Catalog  *catalog.Catalog
 	Registry *apply.Registry
 	Checks   *check.Service
-	Logger   *slog.Logger
-	Version  string
-	BaseURL  string // the URL people reach the server at, for links in responses
+	// StatusPages manages status pages and their notices.
+	StatusPages *statuspage.Service
+	// Maintenance manages maintenance windows.
+	Maintenance *maintenance.Service
+	Logger      *slog.Logger
+	Version     string
+	BaseURL     string // the URL people reach the server at, for links in responses
 }
 
 // API serves /api/v1.
@@ -82,6 +88,8 @@ func New(mux humago.Mux, cfg Config) *API {
 	a.registerAudit()
 	a.registerApply()
 	a.registerChecks()
+	a.registerMaintenance()
+	a.registerStatusPages()
 	return a
 }
 

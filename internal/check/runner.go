@@ -25,6 +25,14 @@ type AlertSink interface {
 	CheckChanged(ctx context.Context, tx *sql.Tx, e Event) error
 }
 
+// Muter says whether the alerts of a service in an environment are muted
+// at an instant (a maintenance window), and why. The runner asks it for
+// every alertable state change, so it must be fast; it must be safe for
+// concurrent use.
+type Muter interface {
+	Muted(service, environment string, at time.Time) (reason string, muted bool)
+}
+
 // RunnerOptions configure a Runner. The zero value is a safe default.
 type RunnerOptions struct {
 	Clock       clock.Clock
@@ -44,7 +52,11 @@ type RunnerOptions struct {
 	// replicas (a cheap count and latest update time); default 2 s.
 	PollInterval time.Duration
 	Sink         AlertSink
-	Prober       *probe.Prober
+	// Muter, if set, mutes alerts during maintenance: a change that would
+	// alert while the check's service and environment are muted is
+	// recorded as not alertable, its reason saying why.
+	Muter  Muter
+	Prober *probe.Prober
 }
 
 // Runner schedules and runs the checks, and records their results and
@@ -407,8 +419,10 @@ func (r *Runner) flush(ctx context.Context) error {
 		next[res.CheckID] = st
 		if tr != nil {
 			ev := res
-			events = append(events, Event{ID: db.NewID(), Check: rn.check.Name, CheckID: res.CheckID, At: tr.At,
-				From: tr.From, To: tr.To, Reason: tr.Reason, Alertable: tr.Alertable, Evidence: &ev})
+			e := Event{ID: db.NewID(), Check: rn.check.Name, CheckID: res.CheckID, At: tr.At,
+				From: tr.From, To: tr.To, Reason: tr.Reason, Alertable: tr.Alertable, Evidence: &ev}
+			r.mute(&e, rn.check.Service, rn.check.Environment)
+			events = append(events, e)
 		}
 	}
 	r.mu.RUnlock()
@@ -457,6 +471,18 @@ func (r *Runner) flush(ctx context.Context) error {
 		r.log.Info("check changed state", "check", e.Check, "from", e.From, "to", e.To, "reason", e.Reason)
 	}
 	return nil
+}
+
+// mute makes an alertable event not alertable when its check's service
+// and environment are in maintenance at the time of the change.
+func (r *Runner) mute(e *Event, service, environment string) {
+	if !e.Alertable || r.opts.Muter == nil {
+		return
+	}
+	if why, muted := r.opts.Muter.Muted(service, environment, e.At); muted {
+		e.Alertable = false
+		e.Reason += " (muted: " + why + ")"
+	}
 }
 
 // Flushed returns a channel closed after the next flush completes; tests

@@ -42,6 +42,26 @@ func svcBody(name string) any {
 	return map[string]any{"name": name, "owner": "payments", "tier": 2}
 }
 
+func pageBody(name string) map[string]any {
+	b := map[string]any{"title": "Status", "components": []any{map[string]any{"name": "api", "services": []string{"chk"}}}}
+	if name != "" {
+		b["name"] = name
+	}
+	return b
+}
+
+func noticeBody() any {
+	return map[string]any{"kind": "incident", "title": "Slow", "message": "Looking into it.", "components": []string{"api"}}
+}
+
+func windowBody(name string, services ...string) map[string]any {
+	b := map[string]any{"services": services, "recurrence": map[string]any{"time_zone": "Europe/Berlin", "days": []string{"sat"}, "at": "02:00", "duration": "2h"}}
+	if name != "" {
+		b["name"] = name
+	}
+	return b
+}
+
 var routes = []route{
 	{"POST", "/auth/token", func(r string) any {
 		return map[string]any{"user": "admin", "password": adminPassword, "token_name": "login-" + r}
@@ -92,6 +112,27 @@ var routes = []route{
 	{"POST", "/checks/c-%s/ping-secret", nil, writers},
 	{"DELETE", "/checks/c-%s", nil, writers},
 
+	{"GET", "/status-pages", nil, everyone},
+	{"GET", "/status-pages/sp-%s", nil, everyone},
+	{"POST", "/status-pages", func(r string) any { return pageBody("new-sp-" + r) }, operators},
+	{"PUT", "/status-pages/sp-%s", func(r string) any { return pageBody("") }, operators},
+	{"GET", "/status-pages/sp-%s/notices", nil, everyone},
+	{"GET", "/status-pages/sp-%s/notices/1", nil, everyone},
+	{"POST", "/status-pages/sp-%s/notices", func(r string) any { return noticeBody() }, operators},
+	{"POST", "/status-pages/sp-%s/notices/1/updates", func(r string) any { return map[string]any{"status": "identified", "message": "Found it."} }, operators},
+	{"POST", "/status-pages/sp-%s/notices/1/resolve", nil, operators},
+	{"DELETE", "/status-pages/sp-%s/notices/1", nil, operators},
+	{"DELETE", "/status-pages/sp-%s", nil, operators},
+
+	{"GET", "/maintenance-windows", nil, everyone},
+	{"GET", "/maintenance-windows?active=true", nil, everyone},
+	{"GET", "/maintenance-windows/mw-%s", nil, everyone},
+	{"GET", "/maintenance-windows/mw-%s/occurrences", nil, everyone},
+	{"POST", "/maintenance-windows", func(r string) any { return windowBody("new-mw-"+r, "chk") }, writers},
+	{"POST", "/maintenance-windows", func(r string) any { return windowBody("all-mw-" + r) }, operators}, // every service
+	{"PUT", "/maintenance-windows/mw-%s", func(r string) any { return windowBody("", "chk") }, writers},
+	{"DELETE", "/maintenance-windows/mw-%s", nil, writers},
+
 	{"GET", "/audit", nil, auditors},
 	{"GET", "/audit/verify", nil, auditors},
 	{"GET", "/kinds", nil, everyone},
@@ -131,6 +172,9 @@ func TestAuthorization(t *testing.T) {
 		admin.must(201, "POST", "/api/v1/services", svcBody("s-"+r), nil)
 		admin.must(201, "POST", "/api/v1/tools", map[string]any{"name": "t-" + r, "type": "ci", "owner": "payments"}, nil)
 		admin.must(201, "POST", "/api/v1/checks", checkBody("c-"+r), nil)
+		admin.must(201, "POST", "/api/v1/maintenance-windows", windowBody("mw-"+r, "chk"), nil)
+		admin.must(201, "POST", "/api/v1/status-pages", pageBody("sp-"+r), nil)
+		admin.must(201, "POST", "/api/v1/status-pages/sp-"+r+"/notices", noticeBody(), nil)
 		if c := clients[r]; r != "anonymous" && r != "readtoken" {
 			c.must(201, "POST", "/api/v1/tokens", map[string]any{"name": "tok-" + r}, nil)
 		}
@@ -140,7 +184,8 @@ func TestAuthorization(t *testing.T) {
 
 	covered := map[string]bool{}
 	for _, rt := range routes {
-		covered[rt.method+" "+templatePath.ReplaceAllString(strings.ReplaceAll(rt.path, "/documents/services", "/documents/{kind}"), "/{name}")] = true
+		key := strings.ReplaceAll(strings.ReplaceAll(rt.path, "/documents/services", "/documents/{kind}"), "/notices/1", "/notices/{number}")
+		covered[rt.method+" "+templatePath.ReplaceAllString(key, "/{name}")] = true
 		for _, role := range roles {
 			path := rt.path
 			if strings.Contains(path, "%s") {
@@ -166,6 +211,14 @@ func TestAuthorization(t *testing.T) {
 			if got != want {
 				t.Errorf("%s %s as %s = %d, want %s: %s", rt.method, path, role, code, want, data)
 			}
+		}
+	}
+	// The public status pages and badges need no login, through the whole
+	// server (cross-origin protection included); sp-viewer survived the
+	// table, as a viewer may not delete it.
+	for _, path := range []string{"/status/sp-viewer", "/status/sp-viewer/status.json", "/badge/check/c-viewer/status.svg"} {
+		if code, _, data := clients["anonymous"].do("GET", path, nil, "Origin", "https://elsewhere.example", "Sec-Fetch-Site", "cross-site"); code != 200 {
+			t.Errorf("GET %s anonymously = %d: %s", path, code, data)
 		}
 	}
 	// Every operation in the OpenAPI document must be in the table.

@@ -10,15 +10,27 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"groundcrew.dev/groundcrew/internal/catalog"
 	"groundcrew.dev/groundcrew/internal/check"
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/errs"
+	"groundcrew.dev/groundcrew/internal/maintenance"
 )
 
-// startChecks starts the check runner; on PostgreSQL, with leases that
-// split the checks across the replicas.
+var (
+	_ check.Muter         = (*maintenance.Cache)(nil)
+	_ maintenance.Catalog = (*catalog.Catalog)(nil)
+)
+
+// startChecks starts the check runner, muted during maintenance windows;
+// on PostgreSQL, with leases that split the checks across the replicas.
 func (s *Server) startChecks(ctx context.Context) error {
-	ro := check.RunnerOptions{Clock: s.opts.Clock, Logger: s.log}
+	s.MaintenanceCache = maintenance.NewCache(s.DB, maintenance.CacheOptions{Clock: s.opts.Clock, Logger: s.log})
+	s.Maintenance.SetChanged(s.MaintenanceCache.Changed)
+	if err := s.MaintenanceCache.Start(ctx); err != nil {
+		return fmt.Errorf("maintenance windows: %w", err)
+	}
+	ro := check.RunnerOptions{Clock: s.opts.Clock, Logger: s.log, Muter: s.MaintenanceCache}
 	if s.DB.Engine == db.Postgres {
 		holder := s.opts.Holder
 		if holder == "" {

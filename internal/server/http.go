@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"groundcrew.dev/groundcrew/internal/api"
+	"groundcrew.dev/groundcrew/internal/statuspage"
 	"groundcrew.dev/groundcrew/internal/ui"
 )
 
@@ -26,7 +27,7 @@ func (s *Server) handler() http.Handler {
 
 	apiMux := routeMux{http.NewServeMux()}
 	api.New(apiMux, api.Config{DB: s.DB, Identity: s.Identity, Catalog: s.Catalog, Registry: s.Registry, Checks: s.Checks,
-		Logger: s.log, Version: Version, BaseURL: s.baseURL()})
+		StatusPages: s.StatusPages, Maintenance: s.Maintenance, Logger: s.log, Version: Version, BaseURL: s.baseURL()})
 	var apiHandler http.Handler = apiMux
 	apiHandler = api.Authenticate(s.Identity, s.log, apiHandler)
 	apiHandler = api.WithRequest(apiHandler)
@@ -42,8 +43,11 @@ func (s *Server) handler() http.Handler {
 	root.HandleFunc("GET /readyz", s.ready)
 	root.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 
+	// Public status pages and badges: no session, nothing internal, cached.
+	statuspage.NewHandler(s.StatusPages, statuspage.HandlerOptions{Logger: s.log}).Register(root)
+
 	root.Handle("/", ui.New(ui.Config{
-		DB: s.DB, Identity: s.Identity, Catalog: s.Catalog, Logger: s.log, Version: Version,
+		DB: s.DB, Identity: s.Identity, Catalog: s.Catalog, Checks: s.Checks, BaseURL: s.cfg.BaseURL, Logger: s.log, Version: Version,
 		Clock: s.opts.Clock, SecureCookies: s.cfg.TLSCert != "" || strings.HasPrefix(strings.ToLower(s.cfg.BaseURL), "https://"),
 	}))
 

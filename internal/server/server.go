@@ -28,6 +28,8 @@ import (
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/identity"
 	"groundcrew.dev/groundcrew/internal/jobs"
+	"groundcrew.dev/groundcrew/internal/maintenance"
+	"groundcrew.dev/groundcrew/internal/statuspage"
 )
 
 // Version is the groundcrew version, set at build time with -ldflags.
@@ -59,13 +61,19 @@ type Server struct {
 	Catalog  *catalog.Catalog
 	Registry *apply.Registry
 	Checks   *check.Service
-	Runner   *check.Runner
-	Leases   *check.Leases
-	Jobs     *jobs.Runner
-	metrics  *prometheus.Registry
-	http     *http.Server
-	ln       net.Listener
-	done     chan error
+	// StatusPages manages the public status pages.
+	StatusPages *statuspage.Service
+	// Maintenance manages maintenance windows; MaintenanceCache holds them
+	// compiled for the check runner's muting.
+	Maintenance      *maintenance.Service
+	MaintenanceCache *maintenance.Cache
+	Runner           *check.Runner
+	Leases           *check.Leases
+	Jobs             *jobs.Runner
+	metrics          *prometheus.Registry
+	http             *http.Server
+	ln               net.Listener
+	done             chan error
 }
 
 // New returns a server for cfg; Start runs it.
@@ -119,6 +127,10 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	apply.RegisterCore(s.Registry, s.Identity, s.Catalog)
 	s.Checks = check.NewService(s.DB, s.opts.Clock, s.Catalog, check.Options{Logger: s.log, Limits: s.opts.CheckLimits})
 	apply.RegisterChecks(s.Registry, s.Checks)
+	s.StatusPages = statuspage.NewService(s.DB, s.opts.Clock, s.Catalog, statuspage.Options{Logger: s.log})
+	apply.RegisterStatusPages(s.Registry, s.StatusPages)
+	s.Maintenance = maintenance.NewService(s.DB, s.opts.Clock, s.Catalog, maintenance.Options{Logger: s.log})
+	apply.RegisterMaintenance(s.Registry, s.Maintenance)
 
 	setup, err := s.Identity.Bootstrap(ctx, s.opts.Getenv("GROUNDCREW_ADMIN_PASSWORD"))
 	if err != nil {
@@ -265,6 +277,10 @@ func (s *Server) cleanup(ctx context.Context) error {
 	if s.Runner != nil {
 		err = errors.Join(err, s.Runner.Stop(ctx))
 		s.Runner = nil
+	}
+	if s.MaintenanceCache != nil {
+		err = errors.Join(err, s.MaintenanceCache.Stop(ctx))
+		s.MaintenanceCache = nil
 	}
 	if s.Leases != nil {
 		err = errors.Join(err, s.Leases.Stop(ctx))

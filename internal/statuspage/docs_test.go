@@ -1,0 +1,75 @@
+package statuspage_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"groundcrew.dev/groundcrew/internal/apply"
+	"groundcrew.dev/groundcrew/internal/catalog"
+	"groundcrew.dev/groundcrew/internal/check"
+	"groundcrew.dev/groundcrew/internal/clock"
+	"groundcrew.dev/groundcrew/internal/db"
+	"groundcrew.dev/groundcrew/internal/db/dbtest"
+	"groundcrew.dev/groundcrew/internal/identity"
+	"groundcrew.dev/groundcrew/internal/statuspage"
+)
+
+var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
+
+// TestDocsAndExample applies the YAML of docs/status-pages.md and
+// examples/status-pages.yaml over the example catalog and checks, then
+// exports the pages and applies the export again: it must change nothing.
+func TestDocsAndExample(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := identity.WithActor(context.Background(), identity.System())
+		ids := identity.NewService(d, clock.Real{}, nil, identity.Options{})
+		cat := catalog.New(d, clock.Real{}, ids, nil)
+		reg := apply.NewRegistry(d)
+		apply.RegisterCore(reg, ids, cat)
+		apply.RegisterChecks(reg, check.NewService(d, clock.Real{}, cat, check.Options{}))
+		apply.RegisterStatusPages(reg, statuspage.NewService(d, clock.Real{}, cat, statuspage.Options{}))
+		var docs []apply.Document
+		for _, f := range []string{"teams.yaml", "environments.yaml", "services.yaml", "checks.yaml", "status-pages.yaml"} {
+			ds, err := apply.ReadPaths(filepath.Join("../../examples", f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			docs = append(docs, ds...)
+		}
+		md, err := os.ReadFile("../../docs/status-pages.md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks := yamlBlock.FindAllSubmatch(md, -1)
+		if len(blocks) == 0 {
+			t.Fatal("docs/status-pages.md has no YAML")
+		}
+		for _, b := range blocks {
+			ds, err := apply.Parse("docs/status-pages.md", b[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			docs = append(docs, ds...)
+		}
+		if _, err := reg.Apply(ctx, docs, apply.Options{}); err != nil {
+			t.Fatalf("apply the examples and the docs: %v", err)
+		}
+		k, _ := reg.Lookup("status-pages")
+		exported, err := k.Export(ctx)
+		if err != nil || len(exported) != 2 {
+			t.Fatalf("export = %d documents, %v; want 2", len(exported), err)
+		}
+		res, err := reg.Apply(ctx, exported, apply.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range res.Changes {
+			if c.Action != "unchanged" {
+				t.Errorf("re-applying the export: %s/%s %s, want unchanged", c.Kind, c.Name, c.Action)
+			}
+		}
+	})
+}
