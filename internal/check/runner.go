@@ -234,17 +234,20 @@ func (r *Runner) Reload(ctx context.Context) error {
 			continue
 		}
 		id := c.ID.String()
-		rn := old[id]
-		if rn == nil || rn.check.Revision != c.Revision {
-			compiled, err := compileFor(c)
-			if err != nil {
+		// A runnable is never modified once built (runs read it without a
+		// lock): reuse the compiled conditions of an unchanged revision in
+		// a new one.
+		var compiled *Compiled
+		if prev := old[id]; prev != nil && prev.check.Revision == c.Revision {
+			compiled = prev.compiled
+		} else {
+			var err error
+			if compiled, err = compileFor(c); err != nil {
 				r.log.Error("check does not compile; not scheduled", "check", c.Name, "err", err)
 				continue
 			}
-			rn = &runnable{compiled: compiled}
 		}
-		rn.check = c
-		checks[id] = rn
+		checks[id] = &runnable{check: c, compiled: compiled}
 		items = append(items, sched.Item{ID: id, Interval: c.runInterval(), Timeout: c.runTimeout()})
 	}
 	r.mu.Lock()
