@@ -15,6 +15,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/errs"
 	"groundcrew.dev/groundcrew/internal/maintenance"
+	"groundcrew.dev/groundcrew/internal/statuspage"
 )
 
 var (
@@ -126,3 +127,5 @@ func (c *checkCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(schedLateDesc, prometheus.GaugeValue, st.Lateness.P50.Seconds(), "0.5")
 	ch <- prometheus.MustNewConstMetric(schedLateDesc, prometheus.GaugeValue, st.Lateness.P99.Seconds(), "0.99")
 }
+
+var _ statuspage.Schedule = (*maintenance.Service)(nil)

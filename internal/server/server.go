@@ -127,10 +127,10 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	apply.RegisterCore(s.Registry, s.Identity, s.Catalog)
 	s.Checks = check.NewService(s.DB, s.opts.Clock, s.Catalog, check.Options{Logger: s.log, Limits: s.opts.CheckLimits})
 	apply.RegisterChecks(s.Registry, s.Checks)
-	s.StatusPages = statuspage.NewService(s.DB, s.opts.Clock, s.Catalog, statuspage.Options{Logger: s.log})
-	apply.RegisterStatusPages(s.Registry, s.StatusPages)
 	s.Maintenance = maintenance.NewService(s.DB, s.opts.Clock, s.Catalog, maintenance.Options{Logger: s.log})
 	apply.RegisterMaintenance(s.Registry, s.Maintenance)
+	s.StatusPages = statuspage.NewService(s.DB, s.opts.Clock, s.Catalog, statuspage.Options{Logger: s.log, Schedule: s.Maintenance})
+	apply.RegisterStatusPages(s.Registry, s.StatusPages)
 
 	setup, err := s.Identity.Bootstrap(ctx, s.opts.Getenv("GROUNDCREW_ADMIN_PASSWORD"))
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"groundcrew.dev/groundcrew/internal/check"
+	"groundcrew.dev/groundcrew/internal/db"
+	"groundcrew.dev/groundcrew/internal/identity"
 )
 
 // HistoryDays is how far back a public page shows uptime and past notices.
@@ -270,7 +272,78 @@ func (s *Service) Public(ctx context.Context, name string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	return buildView(p, now, states, rows, notices), nil
+	windows, err := s.windowNotices(ctx, p, now)
+	if err != nil {
+		s.log.Warn("status page: maintenance windows", "page", p.Name, "err", err)
+	}
+	return buildView(p, now, states, rows, append(notices, windows...)), nil
+}
+
+// windowAhead is how far ahead maintenance windows are announced.
+const windowAhead = 7 * 24 * time.Hour
+
+// windowNotices turns the maintenance windows of the page's services that
+// run now or within windowAhead into maintenance notices. Only windows for
+// every environment or for a critical one are shown: a status page speaks
+// for what customers use.
+func (s *Service) windowNotices(ctx context.Context, p Page, now time.Time) ([]Notice, error) {
+	if s.sched == nil {
+		return nil, nil
+	}
+	var services []string
+	for _, c := range p.Components {
+		services = append(services, c.Services...)
+	}
+	if len(services) == 0 {
+		return nil, nil
+	}
+	occs, err := s.sched.Upcoming(identity.WithActor(ctx, identity.System()), services, now, now.Add(windowAhead))
+	if err != nil {
+		return nil, err
+	}
+	critical, err := criticalEnvironments(ctx, s.db.Reader())
+	if err != nil {
+		return nil, err
+	}
+	var out []Notice
+	for _, o := range occs {
+		if len(o.Environments) > 0 && !slices.ContainsFunc(o.Environments, func(e string) bool { return critical[e] }) {
+			continue
+		}
+		var comps []string
+		for _, c := range p.Components {
+			if len(o.Services) == 0 || slices.ContainsFunc(c.Services, func(svc string) bool { return slices.Contains(o.Services, svc) }) {
+				comps = append(comps, c.Name)
+			}
+		}
+		if len(comps) == 0 {
+			continue
+		}
+		title := o.Description
+		if title == "" {
+			title = "Scheduled maintenance"
+		}
+		end := o.End
+		out = append(out, Notice{Kind: Maintenance, Title: title, Status: Scheduled, Components: comps, StartsAt: o.Start, EndsAt: &end})
+	}
+	return out, nil
+}
+
+func criticalEnvironments(ctx context.Context, q db.Querier) (map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name FROM environments WHERE criticality = 'critical'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[n] = true
+	}
+	return out, rows.Err()
 }
 
 // buildView assembles a View from what the store read. Pure.

@@ -18,6 +18,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/errs"
 	"groundcrew.dev/groundcrew/internal/identity"
+	"groundcrew.dev/groundcrew/internal/maintenance"
 )
 
 // Catalog resolves the catalog services a page names; catalog.Catalog
@@ -31,6 +32,16 @@ type Catalog interface {
 // Options configure the Service. The zero value is a safe default.
 type Options struct {
 	Logger *slog.Logger
+	// Schedule, if set, lists maintenance windows: those of a page's
+	// services in critical environments appear on the page as scheduled
+	// maintenance.
+	Schedule Schedule
+}
+
+// Schedule lists the maintenance windows of services that overlap a time
+// range; maintenance.Service implements it.
+type Schedule interface {
+	Upcoming(ctx context.Context, services []string, from, to time.Time) ([]maintenance.Occurrence, error)
 }
 
 // Service manages status pages and their notices, and computes what the
@@ -41,6 +52,7 @@ type Service struct {
 	cat     Catalog
 	log     *slog.Logger
 	changed atomic.Pointer[func(page string)]
+	sched   Schedule
 }
 
 // NewService returns a status page service.
@@ -49,7 +61,7 @@ func NewService(d *db.DB, c clock.Clock, cat Catalog, opts Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: d, clock: c, cat: cat, log: log}
+	return &Service{db: d, clock: c, cat: cat, log: log, sched: opts.Schedule}
 }
 
 // SetChanged sets the function called after a page or its notices changed
