@@ -123,7 +123,7 @@ const DefaultTimeout = 10 * time.Second
 // Normalize fills the defaults of s in place.
 func (s *Spec) Normalize() {
 	if s.Timeout == 0 && s.Type != Heartbeat {
-		s.Timeout = probe.Duration(min(DefaultTimeout, s.Interval.Std()))
+		s.Timeout = probe.Duration(min(DefaultTimeout, s.Interval.Std()*8/10))
 	}
 	if len(s.Locations) == 0 {
 		s.Locations = []string{LocalLocation}
@@ -181,6 +181,9 @@ func (in *Input) Validate(lim Limits) (*Compiled, error) {
 	}
 	if in.Retries < 0 || in.Retries > 5 {
 		return nil, errs.Invalidf("retries", "must be 0 to 5")
+	}
+	if in.Type != Heartbeat && time.Duration(in.Retries+1)*in.Timeout.Std() > iv {
+		return nil, errs.Invalidf("retries", "%d attempts of up to %s each do not fit in the interval (%s)", in.Retries+1, in.Timeout.Std(), iv)
 	}
 	if in.Confirm.Down < 1 || in.Confirm.Down > 20 {
 		return nil, errs.Invalidf("confirm.down", "must be 1 to 20")

@@ -26,10 +26,7 @@ func (s *Service) Ping(ctx context.Context, secret string, fail bool, message st
 	if !strings.HasPrefix(secret, pingPrefix) || len(secret) > 100 {
 		return "", errs.NotFoundf("no heartbeat check has this URL")
 	}
-	message = strings.ToValidUTF8(strings.TrimSpace(message), "?")
-	if len(message) > MaxPingMessage {
-		message = message[:MaxPingMessage] + "…"
-	}
+	message = cleanReason(strings.TrimSpace(message))
 	var name string
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var id uuid.UUID

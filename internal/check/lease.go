@@ -139,6 +139,7 @@ func (l *Leases) Tick(ctx context.Context) error {
 	now := l.clock.Now()
 	exp := now.Add(l.opts.TTL)
 	owned := map[int]bool{}
+	var fair int
 	err := l.db.InTx(ctx, func(tx *sql.Tx) error {
 		clear(owned)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO check_replicas (holder, seen_at) VALUES ($1, $2)
@@ -152,7 +153,7 @@ func (l *Leases) Tick(ctx context.Context) error {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM check_replicas WHERE seen_at > $1`, now.Add(-l.opts.TTL)).Scan(&live); err != nil {
 			return err
 		}
-		fair := (l.opts.Shards + max(live, 1) - 1) / max(live, 1)
+		fair = (l.opts.Shards + max(live, 1) - 1) / max(live, 1)
 		rows, err := tx.QueryContext(ctx, `UPDATE check_leases SET expires_at = $2 WHERE holder = $1 RETURNING shard`, l.holder, exp)
 		if err != nil {
 			return fmt.Errorf("renew leases: %w", err)
@@ -174,24 +175,27 @@ func (l *Leases) Tick(ctx context.Context) error {
 				delete(owned, s)
 			}
 		}
-		for s := 0; s < l.opts.Shards && len(owned) < fair; s++ {
-			if owned[s] {
-				continue
-			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO check_leases (shard, holder, expires_at) VALUES ($1, $2, $3)
-				ON CONFLICT (shard) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-				WHERE check_leases.expires_at < $4`, s, l.holder, exp, now)
-			if err != nil {
-				return fmt.Errorf("claim shard %d: %w", s, err)
-			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				owned[s] = true
-			}
-		}
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	// Claim free or expired shards one statement at a time, outside the
+	// transaction above: a claim locks one row only, so replicas claiming
+	// at once cannot deadlock on each other's rows.
+	for s := 0; s < l.opts.Shards && len(owned) < fair; s++ {
+		if owned[s] {
+			continue
+		}
+		res, err := l.db.Writer().ExecContext(ctx, `INSERT INTO check_leases (shard, holder, expires_at) VALUES ($1, $2, $3)
+			ON CONFLICT (shard) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+			WHERE check_leases.expires_at < $4`, s, l.holder, exp, now)
+		if err != nil {
+			return fmt.Errorf("claim shard %d: %w", s, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			owned[s] = true
+		}
 	}
 	l.mu.Lock()
 	for s := range l.until {

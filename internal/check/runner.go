@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -77,6 +81,7 @@ type Runner struct {
 
 	pendMu  sync.Mutex
 	pending []Result
+	dropped atomic.Uint64
 	flushed chan struct{} // closed and replaced after each flush
 
 	cancel context.CancelFunc
@@ -293,7 +298,9 @@ func (c *Check) runTimeout() time.Duration {
 	if c.Type == Heartbeat {
 		return 10 * time.Second
 	}
-	return min(c.Interval.Std(), time.Duration(c.Retries+1)*c.Timeout.Std()+time.Second)
+	// End before the next slot, or a hanging target is probed only every
+	// other slot (the next one would find this run still going).
+	return min(c.Interval.Std()*9/10, time.Duration(c.Retries+1)*c.Timeout.Std()+time.Second)
 }
 
 // run is the scheduler's work for one check and slot: probe, evaluate,
@@ -314,7 +321,11 @@ func (r *Runner) run(ctx context.Context, id string, slot time.Time) {
 	} else {
 		res = r.probe(ctx, rn)
 	}
+	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		return // stopped, not timed out: the run says nothing about the target
+	}
 	res.CheckID, res.Location, res.At = rn.check.ID, r.opts.Location, slot
+	res.Reason = cleanReason(res.Reason)
 	r.pendMu.Lock()
 	r.pending = append(r.pending, res)
 	r.pendMu.Unlock()
@@ -382,8 +393,16 @@ func evaluate(ctx context.Context, comp *Compiled, pr probe.Result) Result {
 	return res
 }
 
+// maxPending bounds the results waiting to be written while the database
+// is unavailable; beyond it the oldest are dropped (and counted).
+const maxPending = 50_000
+
 // flush writes the pending results, advances the confirmed states and
-// records state changes, all in one transaction.
+// records state changes, all in one transaction. The states it advances
+// are read from the database inside that transaction, not from memory, so
+// a check whose lease moved between replicas continues from what its
+// previous owner stored, and a parent owned by another replica is seen as
+// it is now.
 func (r *Runner) flush(ctx context.Context) error {
 	r.pendMu.Lock()
 	batch := r.pending
@@ -392,48 +411,72 @@ func (r *Runner) flush(ctx context.Context) error {
 	r.flushed = make(chan struct{})
 	r.pendMu.Unlock()
 	defer close(done)
+	r.mu.RLock()
+	known := make(map[uuid.UUID]*runnable, len(batch))
+	batch = slices.DeleteFunc(batch, func(res Result) bool {
+		rn := r.checks[res.CheckID.String()]
+		if rn != nil {
+			known[res.CheckID] = rn
+		}
+		return rn == nil // deleted meanwhile
+	})
+	names := r.names
+	r.mu.RUnlock()
 	if len(batch) == 0 {
 		return nil
 	}
-	r.mu.RLock()
-	next := make(map[uuid.UUID]State, len(batch))
+	slices.SortStableFunc(batch, func(a, b Result) int { return a.At.Compare(b.At) })
+	var next map[uuid.UUID]State
 	var events []Event
-	for _, res := range batch {
-		rn := r.checks[res.CheckID.String()]
-		if rn == nil {
-			continue // deleted meanwhile
-		}
-		cur, ok := next[res.CheckID]
-		if !ok {
-			cur = r.states[res.CheckID]
-			if cur.Status == "" || cur.Status == Paused {
-				cur = State{Status: Unknown, Since: res.At}
+	write := func(tx *sql.Tx) error {
+		ids := make([]uuid.UUID, 0, len(known)*2)
+		for id, rn := range known {
+			ids = append(ids, id)
+			if pid, ok := names[rn.check.Parent]; ok && rn.check.Parent != "" {
+				ids = append(ids, pid)
 			}
 		}
-		parent := Parent{Name: rn.check.Parent}
-		if pid, ok := r.names[rn.check.Parent]; ok && rn.check.Parent != "" {
-			ps, ok := next[pid]
-			if !ok {
-				ps = r.states[pid]
-			}
-			parent.Down = ps.Status == Down
-		}
-		st, tr := cur.Advance(Outcome{At: res.At, Status: res.Status, Reason: res.Reason, Duration: res.Duration}, rn.check.Confirm, parent)
-		next[res.CheckID] = st
-		if tr != nil {
-			ev := res
-			e := Event{ID: db.NewID(), Check: rn.check.Name, CheckID: res.CheckID, At: tr.At,
-				From: tr.From, To: tr.To, Reason: tr.Reason, Alertable: tr.Alertable, Evidence: &ev}
-			r.mute(&e, rn.check.Service, rn.check.Environment)
-			events = append(events, e)
-		}
-	}
-	r.mu.RUnlock()
-	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := insertResults(ctx, tx, batch); err != nil {
+		stored, err := loadStates(ctx, tx, ids)
+		if err != nil {
 			return err
 		}
-		if err := saveRollups(ctx, tx, rollups(batch)); err != nil {
+		next, events = map[uuid.UUID]State{}, nil
+		kept := batch[:0:0]
+		for _, res := range batch {
+			rn := known[res.CheckID]
+			cur, ok := next[res.CheckID]
+			if !ok {
+				if cur, ok = stored[res.CheckID]; !ok || cur.Status == Paused {
+					cur = State{Status: Unknown, Since: res.At}
+				}
+			}
+			if cur.LastRunAt != nil && !res.At.After(*cur.LastRunAt) {
+				continue // a slot another replica already recorded
+			}
+			kept = append(kept, res)
+			parent := Parent{Name: rn.check.Parent}
+			if pid, ok := names[rn.check.Parent]; ok && rn.check.Parent != "" {
+				ps, ok := next[pid]
+				if !ok {
+					ps = stored[pid]
+				}
+				// A blocked parent is as good as down: its own parent failed.
+				parent.Down = ps.Status == Down || ps.Status == Blocked
+			}
+			st, tr := cur.Advance(Outcome{At: res.At, Status: res.Status, Reason: res.Reason, Duration: res.Duration}, rn.check.Confirm, parent)
+			next[res.CheckID] = st
+			if tr != nil {
+				ev := res
+				e := Event{ID: db.NewID(), Check: rn.check.Name, CheckID: res.CheckID, At: tr.At,
+					From: tr.From, To: tr.To, Reason: tr.Reason, Alertable: tr.Alertable, Evidence: &ev}
+				r.mute(&e, rn.check.Service, rn.check.Environment)
+				events = append(events, e)
+			}
+		}
+		if err := insertResults(ctx, tx, kept); err != nil {
+			return err
+		}
+		if err := saveRollups(ctx, tx, rollups(kept)); err != nil {
 			return err
 		}
 		for id, st := range next {
@@ -452,16 +495,24 @@ func (r *Runner) flush(ctx context.Context) error {
 			}
 		}
 		return nil
-	})
-	if err != nil {
-		if db.IsForeignKeyViolation(err) {
-			// A check was deleted between its run and this flush; drop the
-			// batch rather than retry it forever.
-			r.log.Warn("dropping check results of a deleted check", "results", len(batch))
-			return nil
+	}
+	err := r.db.InTx(ctx, write)
+	if err != nil && db.IsForeignKeyViolation(err) {
+		// A check was deleted between its run and this flush: keep the
+		// others' results and try once more without it.
+		var exist map[uuid.UUID]bool
+		if exist, err = existingChecks(ctx, r.db.Reader(), slices.Collect(maps.Keys(known))); err == nil {
+			batch = slices.DeleteFunc(batch, func(res Result) bool { return !exist[res.CheckID] })
+			err = r.db.InTx(ctx, write)
 		}
+	}
+	if err != nil {
 		r.pendMu.Lock()
 		r.pending = append(batch, r.pending...) // retry with the next flush
+		if over := len(r.pending) - maxPending; over > 0 {
+			r.pending = r.pending[over:]
+			r.dropped.Add(uint64(over))
+		}
 		r.pendMu.Unlock()
 		return err
 	}
@@ -475,6 +526,9 @@ func (r *Runner) flush(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Dropped counts results dropped because too many waited to be written.
+func (r *Runner) Dropped() uint64 { return r.dropped.Load() }
 
 // mute makes an alertable event not alertable when its check's service
 // and environment are in maintenance at the time of the change.
@@ -521,4 +575,18 @@ func (r *Runner) Snapshot() []View {
 		out = append(out, View{Name: c.Name, Service: c.Service, Environment: c.Environment, Type: c.Type, State: r.states[c.ID]})
 	}
 	return out
+}
+
+// cleanReason makes a reason safe to store: valid UTF-8 without NUL bytes
+// (PostgreSQL refuses both), at most 2,000 bytes cut at a character.
+func cleanReason(s string) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+	if len(s) <= 2000 {
+		return s
+	}
+	n := 2000
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

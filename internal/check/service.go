@@ -364,7 +364,8 @@ func (s *Service) Results(ctx context.Context, name string, since, until time.Ti
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	return listResults(ctx, s.db.Reader(), c.ID, since, until, beforeID, limit)
+	// Times are compared as stored, in UTC (SQLite compares them as text).
+	return listResults(ctx, s.db.Reader(), c.ID, since.UTC(), until.UTC(), beforeID, limit)
 }
 
 // Events returns the latest state changes of the check called name.

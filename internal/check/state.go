@@ -25,11 +25,16 @@ var Statuses = []Status{Down, Degraded, Blocked, Up, Unknown, Paused}
 
 // State is a check's confirmed state.
 type State struct {
-	Status       Status        `json:"status" enum:"unknown,up,degraded,down,blocked,paused"`
-	Since        time.Time     `json:"since"`
-	Reason       string        `json:"reason,omitempty"`
-	LastStatus   Status        `json:"last_status,omitempty" doc:"raw outcome of the latest run"`
-	Streak       int           `json:"streak" doc:"runs in a row with last_status"`
+	Status     Status    `json:"status" enum:"unknown,up,degraded,down,blocked,paused"`
+	Since      time.Time `json:"since"`
+	Reason     string    `json:"reason,omitempty"`
+	LastStatus Status    `json:"last_status,omitempty" doc:"raw outcome of the latest run"`
+	Streak     int       `json:"streak" doc:"runs in a row with last_status"`
+	// FailStreak counts failing runs (DOWN or DEGRADED) in a row, and
+	// FailDown says whether one of them was DOWN: a check alternating
+	// between slow and failing still confirms a failure.
+	FailStreak   int           `json:"fail_streak"`
+	FailDown     bool          `json:"fail_down,omitempty"`
 	LastRunAt    *time.Time    `json:"last_run_at,omitempty"`
 	LastDuration time.Duration `json:"last_duration_ns,omitempty"`
 }
@@ -69,20 +74,38 @@ func (s State) Advance(o Outcome, c Confirm, parent Parent) (State, *Transition)
 	} else {
 		s.LastStatus, s.Streak = o.Status, 1
 	}
+	failing := o.Status != Up
+	if failing {
+		s.FailStreak++
+		s.FailDown = s.FailDown || o.Status == Down
+	} else {
+		s.FailStreak, s.FailDown = 0, false
+	}
 	at := o.At
 	s.LastRunAt, s.LastDuration = &at, o.Duration
 	target, reason := o.Status, o.Reason
-	if parent.Down && o.Status != Up {
+	switch {
+	case parent.Down && failing:
 		// The parent explains the failure: report blocked at once, and do
 		// not alert on the child's own account.
 		target, reason = Blocked, fmt.Sprintf("blocked by parent %s: %s", parent.Name, o.Reason)
-	} else {
-		need := c.Down
-		if target == Up {
-			need = c.Up
-		}
-		if s.Streak < max(need, 1) {
+	case !failing:
+		if s.Streak < max(c.Up, 1) {
 			target = s.Status
+		}
+	case s.Status == Down || s.Status == Degraded:
+		// Already failing: moving between DOWN and DEGRADED takes its own
+		// confirmation.
+		if s.Streak < max(c.Down, 1) {
+			target = s.Status
+		}
+	default:
+		// Entering failure: any failing runs in a row count; DOWN if one of
+		// them was DOWN.
+		if s.FailStreak < max(c.Down, 1) {
+			target = s.Status
+		} else if s.FailDown {
+			target = Down
 		}
 	}
 	if target == s.Status {

@@ -42,6 +42,11 @@ func TestState_Advance(t *testing.T) {
 			{Down, true, Blocked, false, false},
 			{Up, true, Blocked, false, false}, {Up, true, Up, true, false},
 		}},
+		{"alternating down and degraded still confirms a failure", []step{
+			{Up, false, Unknown, false, false}, {Up, false, Up, true, false},
+			{Down, false, Up, false, false}, {Degraded, false, Up, false, false}, {Down, false, Down, true, true},
+			{Degraded, false, Down, false, false}, {Down, false, Down, false, false},
+		}},
 		{"after the parent recovers a child still down goes down", []step{
 			{Up, false, Unknown, false, false}, {Up, false, Up, true, false},
 			{Down, true, Blocked, true, false}, {Down, true, Blocked, false, false},

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,7 +18,7 @@ import (
 // columns that queries filter on beside it.
 const checkColumns = `c.id, c.name, c.spec, c.labels, c.origin, c.revision, c.created_at, c.updated_at,
 	s.name, e.name, p.name,
-	st.status, st.since, st.reason, st.last_status, st.streak, st.last_run_at, st.last_duration_us`
+	st.status, st.since, st.reason, st.last_status, st.streak, st.last_run_at, st.last_duration_us, st.fail_streak, st.fail_down`
 
 const checkFrom = ` FROM checks c
 	JOIN services s ON s.id = c.service_id
@@ -31,9 +32,10 @@ func scanCheck(sc interface{ Scan(...any) error }) (Check, error) {
 	var service, env string
 	var parent, status, reason, lastStatus sql.NullString
 	var since, lastRun sql.NullTime
-	var streak, lastDur sql.NullInt64
+	var streak, lastDur, failStreak sql.NullInt64
+	var failDown sql.NullBool
 	if err := sc.Scan(&c.ID, &c.Name, &spec, &labels, &c.Origin, &c.Revision, &c.CreatedAt, &c.UpdatedAt,
-		&service, &env, &parent, &status, &since, &reason, &lastStatus, &streak, &lastRun, &lastDur); err != nil {
+		&service, &env, &parent, &status, &since, &reason, &lastStatus, &streak, &lastRun, &lastDur, &failStreak, &failDown); err != nil {
 		return c, err
 	}
 	if err := json.Unmarshal([]byte(spec), &c.Spec); err != nil {
@@ -55,6 +57,7 @@ func scanCheck(sc interface{ Scan(...any) error }) (Check, error) {
 			st.LastRunAt = &t
 		}
 		st.LastDuration = time.Duration(lastDur.Int64) * time.Microsecond
+		st.FailStreak, st.FailDown = int(failStreak.Int64), failDown.Bool
 	}
 	if c.Paused {
 		st.Status = Paused
@@ -159,12 +162,16 @@ func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
 	return nil
 }
 
+// saveState stores a check's state unless the stored one is from a later
+// run (a replica that lost the check's lease flushing late).
 func saveState(ctx context.Context, tx *sql.Tx, id uuid.UUID, s State) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO check_state (check_id, status, since, reason, last_status, streak, last_run_at, last_duration_us)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	_, err := tx.ExecContext(ctx, `INSERT INTO check_state (check_id, status, since, reason, last_status, streak, last_run_at, last_duration_us, fail_streak, fail_down)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (check_id) DO UPDATE SET status = excluded.status, since = excluded.since, reason = excluded.reason,
-		last_status = excluded.last_status, streak = excluded.streak, last_run_at = excluded.last_run_at, last_duration_us = excluded.last_duration_us`,
-		id, s.Status, s.Since, s.Reason, s.LastStatus, s.Streak, s.LastRunAt, s.LastDuration.Microseconds())
+		last_status = excluded.last_status, streak = excluded.streak, last_run_at = excluded.last_run_at, last_duration_us = excluded.last_duration_us,
+		fail_streak = excluded.fail_streak, fail_down = excluded.fail_down
+		WHERE check_state.last_run_at IS NULL OR check_state.last_run_at <= excluded.last_run_at`,
+		id, s.Status, s.Since, s.Reason, s.LastStatus, s.Streak, s.LastRunAt, s.LastDuration.Microseconds(), s.FailStreak, s.FailDown)
 	if err != nil {
 		return fmt.Errorf("save check state: %w", err)
 	}
@@ -244,4 +251,59 @@ func listResults(ctx context.Context, q db.Querier, checkID uuid.UUID, since, un
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// loadStates reads the stored states of ids (in chunks); checks without a
+// state row are absent from the map.
+func loadStates(ctx context.Context, q db.Querier, ids []uuid.UUID) (map[uuid.UUID]State, error) {
+	out := make(map[uuid.UUID]State, len(ids))
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := make([]any, len(chunk))
+		marks := make([]string, len(chunk))
+		for i, id := range chunk {
+			args[i], marks[i] = id, fmt.Sprintf("$%d", i+1)
+		}
+		rows, err := q.QueryContext(ctx, `SELECT check_id, status, since, reason, last_status, streak, last_run_at, last_duration_us, fail_streak, fail_down
+			FROM check_state WHERE check_id IN (`+strings.Join(marks, ", ")+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("load check states: %w", err)
+		}
+		for rows.Next() {
+			var id uuid.UUID
+			var s State
+			var lastRun sql.NullTime
+			var durUS int64
+			if err := rows.Scan(&id, &s.Status, &s.Since, &s.Reason, &s.LastStatus, &s.Streak, &lastRun, &durUS, &s.FailStreak, &s.FailDown); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			s.Since = s.Since.UTC()
+			if lastRun.Valid {
+				t := lastRun.Time.UTC()
+				s.LastRunAt = &t
+			}
+			s.LastDuration = time.Duration(durUS) * time.Microsecond
+			out[id] = s
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// existingChecks returns which of ids still exist.
+func existingChecks(ctx context.Context, q db.Querier, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+	out := map[uuid.UUID]bool{}
+	for _, id := range ids {
+		var n int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM checks WHERE id = $1`, id).Scan(&n); err != nil {
+			return nil, err
+		}
+		out[id] = n > 0
+	}
+	return out, nil
 }

@@ -167,8 +167,16 @@ func (s *Service) Uptime(ctx context.Context, name string, from, to time.Time) (
 	for _, col := range strings.Split("runs, up, degraded, down, duration_us, "+histColumns, ", ") {
 		sums = append(sums, "COALESCE(SUM("+col+"), 0)")
 	}
+	// Hourly rollups are kept for 90 days past the raw retention; longer
+	// windows are counted in whole UTC days from the daily rollups.
+	period := "hour"
+	if to.Sub(from) > 90*24*time.Hour {
+		period = "day"
+		from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)
+		u.From = from
+	}
 	if err := q.QueryRowContext(ctx, `SELECT `+strings.Join(sums, ", ")+` FROM check_rollups
-		WHERE check_id = $1 AND period = 'hour' AND bucket >= $2 AND bucket < $3`, c.ID, from, to).Scan(scan...); err != nil {
+		WHERE check_id = $1 AND period = $4 AND bucket >= $2 AND bucket < $3`, c.ID, from, to, period).Scan(scan...); err != nil {
 		return u, fmt.Errorf("uptime: %w", err)
 	}
 	if u.Runs > 0 {

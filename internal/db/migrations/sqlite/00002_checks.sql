@@ -29,7 +29,9 @@ CREATE TABLE check_state (
     last_status  TEXT NOT NULL DEFAULT '',
     streak       INTEGER NOT NULL DEFAULT 0,
     last_run_at  TIMESTAMP,
-    last_duration_us INTEGER NOT NULL DEFAULT 0
+    last_duration_us INTEGER NOT NULL DEFAULT 0,
+    fail_streak  INTEGER NOT NULL DEFAULT 0,
+    fail_down    BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE INDEX check_state_status ON check_state(status);
 
