@@ -136,6 +136,7 @@ func TestBrowser_Checks(t *testing.T) {
 		t.Errorf("service page's checks: %q", health)
 	}
 	screenshots(t, ctx, "service-health")
+	b.createCheck(strings.TrimPrefix(target.URL, "http://"))
 	if errs := con.errors(); len(errs) > 0 {
 		t.Errorf("browser console errors (CSP violations show here):\n%s", strings.Join(errs, "\n"))
 	}
@@ -178,4 +179,63 @@ func (b *tab) waitFor(path, sel, want string, timeout time.Duration) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// createCheck opens the new-check form from the service page, chooses the
+// tcp type (the script shows only its settings), is told about a CEL typo
+// next to the condition with the input kept, fixes it and creates the
+// check, which then runs against addr.
+func (b *tab) createCheck(addr string) {
+	b.t.Helper()
+	b.run("open the form from the service page",
+		loads(chromedp.Click(chromedp.CSS(`a[href="/checks/new?service=payments-api"]`))),
+		chromedp.WaitVisible(chromedp.ID("f-name")))
+	shown := func() string {
+		s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("fieldset.probe")]
+			.filter(f => !f.hidden).map(f => f.dataset.types).join(" ")`))
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		return s
+	}
+	if got := shown(); got != "http" {
+		b.t.Errorf("probe settings shown for a new http check: %q, want only http", got)
+	}
+	screenshots(b.t, b.ctx, "check-form")
+	b.run("fill the form with a typo",
+		chromedp.SendKeys(chromedp.ID("f-name"), "storefront-port"),
+		chromedp.SetValue(chromedp.ID("f-environment"), "prod"),
+		chromedp.Evaluate[chromedp.Void](`(() => {
+			const type = document.getElementById("f-type");
+			type.value = "tcp";
+			type.dispatchEvent(new Event("change"));
+		})()`),
+		chromedp.Clear(chromedp.ID("f-interval")),
+		chromedp.SendKeys(chromedp.ID("f-interval"), "500ms"),
+		chromedp.SendKeys(chromedp.ID("f-tcp-address"), addr),
+		chromedp.SendKeys(chromedp.ID("f-conditions-0-expr"), "conected"),
+		chromedp.SendKeys(chromedp.ID("f-conditions-0-name"), "accepts connections"))
+	if got := shown(); got != "tcp" {
+		b.t.Errorf("probe settings shown after choosing tcp: %q, want only tcp", got)
+	}
+	b.run("submit", loads(chromedp.Click(chromedp.CSS(`button.primary[type=submit]`))),
+		chromedp.WaitVisible(chromedp.ID("f-conditions-0-expr-error")))
+	if msg := b.text("#f-conditions-0-expr-error"); !strings.Contains(msg, "1:1: undeclared reference to 'conected'") {
+		b.t.Errorf("condition error says %q", msg)
+	}
+	if got := shown(); got != "tcp" {
+		b.t.Errorf("probe settings shown on the rejected form: %q, want only tcp", got)
+	}
+	screenshots(b.t, b.ctx, "check-form-error")
+	b.run("fix the condition and create",
+		chromedp.Clear(chromedp.ID("f-conditions-0-expr")),
+		chromedp.SendKeys(chromedp.ID("f-conditions-0-expr"), "connected"),
+		loads(chromedp.Click(chromedp.CSS(`button.primary[type=submit]`))))
+	if loc := b.location(); loc != "/checks/storefront-port" {
+		b.t.Fatalf("after create at %s: %s", loc, b.text("main"))
+	}
+	if page := b.text("main"); !strings.Contains(page, "Check storefront-port created.") || !strings.Contains(page, "accepts connections") {
+		b.t.Errorf("check page after creation:\n%s", page)
+	}
+	b.waitFor("/checks/storefront-port", ".state-line", "up", 10*time.Second)
 }

@@ -16,6 +16,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/check"
 	"groundcrew.dev/groundcrew/internal/check/probe"
 	"groundcrew.dev/groundcrew/internal/errs"
+	"groundcrew.dev/groundcrew/internal/identity"
 )
 
 // checkTypes are the check types offered as a filter.
@@ -89,6 +90,8 @@ type checksData struct {
 	Services     []catalog.Service
 	Types        []probe.Type
 	Statuses     []check.Status
+	CanCreate    bool
+	NewURL       string // the new-check form, for the service filtered on
 }
 
 // listChecks shows one page of checks: a single List query whatever the
@@ -98,7 +101,10 @@ func (u *UI) listChecks(w http.ResponseWriter, r *http.Request) error {
 	p := r.URL.Query()
 	q := checkQuery{Q: p.Get("q"), Service: p.Get("service"), Environment: p.Get("environment"), Type: p.Get("type"),
 		Status: p.Get("status"), After: p.Get("after")}
-	d := checksData{Query: q, Types: checkTypes, Statuses: check.Statuses}
+	d := checksData{Query: q, Types: checkTypes, Statuses: check.Statuses, CanCreate: canCreateOwned(identity.ActorFrom(ctx)), NewURL: "/checks/new"}
+	if q.Service != "" {
+		d.NewURL += "?" + url.Values{"service": {q.Service}}.Encode()
+	}
 	status := http.StatusOK
 	if err := q.validate(); err != nil {
 		d.Err, status = newFormErrors(err, []string{"status", "type"}, nil), http.StatusUnprocessableEntity
@@ -181,28 +187,32 @@ type checkData struct {
 	MoreDown   int // downtimes not listed
 	Events     []check.Event
 	Results    []check.Result
-	Locations  bool   // results come from several locations: say which
-	PingURL    string // a new heartbeat URL, only right after it was issued
+	Locations  bool // results come from several locations: say which
+	Ping       pingNotice
+}
+
+// pingNotice is a heartbeat check's ping URL, shown only right after it
+// was issued.
+type pingNotice struct {
+	URL string
+	New bool // issued with the check, not in place of an old URL
 }
 
 func (u *UI) showCheck(w http.ResponseWriter, r *http.Request) error {
-	return u.renderCheck(w, r, http.StatusOK, "")
+	return u.renderCheck(w, r, http.StatusOK, r.PathValue("name"), pingNotice{})
 }
 
-// renderCheck shows the check named in the path: its state, definition,
-// uptime, charts, downtimes, state changes and latest runs. pingURL is a
-// freshly issued heartbeat URL, shown this once.
-func (u *UI) renderCheck(w http.ResponseWriter, r *http.Request, status int, pingURL string) error {
+// renderCheck shows the check called name: its state, definition, uptime,
+// charts, downtimes, state changes and latest runs, and ping's URL if any,
+// this once.
+func (u *UI) renderCheck(w http.ResponseWriter, r *http.Request, status int, name string, ping pingNotice) error {
 	ctx := r.Context()
-	name := r.PathValue("name")
 	c, err := u.checks.Get(ctx, name)
 	if err != nil {
 		return err
 	}
-	d := checkData{C: c, Target: checkTarget(c), Managed: managedBy(c.Origin), PingURL: pingURL}
-	if svc, err := u.cat.GetService(ctx, c.Service); err == nil {
-		d.CanWrite = u.canWriteOwned(ctx, svc.Owner)
-	} else if !errs.Is(err, errs.NotFound) {
+	d := checkData{C: c, Target: checkTarget(c), Managed: managedBy(c.Origin), Ping: ping}
+	if d.CanWrite, err = u.canWriteCheck(ctx, c); err != nil {
 		return err
 	}
 	for _, cond := range c.Conditions {
@@ -364,11 +374,29 @@ func (u *UI) pauseCheck(w http.ResponseWriter, r *http.Request) error {
 // once: the page is the response to the form, never a redirect, so the
 // secret is in no URL and no cookie.
 func (u *UI) rotatePing(w http.ResponseWriter, r *http.Request) error {
-	secret, err := u.checks.RotatePingSecret(r.Context(), r.PathValue("name"))
+	name := r.PathValue("name")
+	secret, err := u.checks.RotatePingSecret(r.Context(), name)
 	if err != nil {
 		return err
 	}
-	return u.renderCheck(w, r, http.StatusCreated, u.baseURL(r)+"/api/v1/ping/"+secret)
+	return u.renderCheck(w, r, http.StatusCreated, name, pingNotice{URL: u.pingURL(r, secret)})
+}
+
+// pingURL is the URL a heartbeat job calls with secret.
+func (u *UI) pingURL(r *http.Request, secret string) string {
+	return u.baseURL(r) + "/api/v1/ping/" + secret
+}
+
+// canWriteCheck reports whether the actor may change c: whether they may
+// write the services of its service's owner.
+func (u *UI) canWriteCheck(ctx context.Context, c check.Check) (bool, error) {
+	svc, err := u.cat.GetService(ctx, c.Service)
+	if errs.Is(err, errs.NotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return u.canWriteOwned(ctx, svc.Owner), nil
 }
 
 // baseURL is the server's public URL: the configured one, else as the

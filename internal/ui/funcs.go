@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +29,9 @@ func (u *UI) parsePages() map[string]*template.Template {
 		"can":       can,
 		"objectURL": objectURL,
 		"dict":      dict,
-		"human":     func(field string) string { return strings.ReplaceAll(field, "_", " ") },
+		"human":     human,
+		"fid":       fieldID,
+		"firstLine": func(s string) string { line, _, _ := strings.Cut(s, "\n"); return line },
 		"millis":    fmtMillis,
 		"interval":  fmtInterval,
 		"percent":   percentOf,
@@ -157,34 +161,63 @@ type formErrors struct {
 	Form  string            // an error that names no field of the form
 }
 
-// newFormErrors places err next to the form field it names (errs.FieldOf,
-// without an index or key suffix: "tags[2]" is the "tags" field), renamed
-// through rename when the service's name differs from the form's; errors
-// naming no field of the form go to the top.
+// newFormErrors places err next to the form field it names (errs.FieldOf),
+// or the one rename gives when the service's name differs from the form's;
+// errors naming no field of the form go to the top. A field may itself be
+// a path ("http.url"): the longest field the error's path starts with wins,
+// so "tags[2]" is the "tags" field and "labels.team" the "labels" field,
+// with the key said in the message.
 func newFormErrors(err error, fields []string, rename map[string]string) formErrors {
 	fe := formErrors{Field: map[string]string{}}
 	if err == nil {
 		return fe
 	}
-	field := errs.FieldOf(err)
-	base := field
-	if i := strings.IndexAny(base, "[."); i >= 0 {
-		base = base[:i]
+	path := errs.FieldOf(err)
+	var field string
+	for _, f := range slices.Concat(fields, slices.Collect(maps.Keys(rename))) {
+		if len(f) > len(field) && (path == f || strings.HasPrefix(path, f+".") || strings.HasPrefix(path, f+"[")) {
+			field = f
+		}
 	}
-	if to, ok := rename[base]; ok {
-		base = to
+	rest := strings.TrimPrefix(path, field)
+	if to, ok := rename[field]; ok {
+		field = to
 	}
 	var e *errs.Error
-	if base != "" && slices.Contains(fields, base) && errors.As(err, &e) {
+	if field != "" && errors.As(err, &e) {
 		msg := e.Message
-		if i := strings.IndexByte(field, '.'); i >= 0 && !strings.Contains(field[:i], "[") {
-			msg = field[i+1:] + ": " + msg // "labels.team": say which key
+		if key, ok := strings.CutPrefix(rest, "."); ok {
+			msg = key + ": " + msg // "labels.team": say which key
 		}
-		fe.Field[base] = msg
+		fe.Field[field] = msg
 		return fe
 	}
 	fe.Form = errs.MessageOf(err)
 	return fe
+}
+
+// fieldID turns a form field's name into the id of its input: "http.url"
+// is "http-url", "conditions[0].expr" is "conditions-0-expr"; names
+// without dots or brackets are their own id.
+func fieldID(name string) string {
+	return idReplacer.Replace(name)
+}
+
+var idReplacer = strings.NewReplacer("].", "-", "[", "-", "]", "", ".", "-")
+
+// human names a form field for people: "display_name" is "display name",
+// "conditions[0].expr" is "condition 1 expr".
+func human(field string) string {
+	parts := strings.Split(field, ".")
+	for i, p := range parts {
+		if base, index, ok := strings.Cut(strings.TrimSuffix(p, "]"), "["); ok {
+			if n, err := strconv.Atoi(index); err == nil {
+				p = strings.TrimSuffix(base, "s") + " " + strconv.Itoa(n+1)
+			}
+		}
+		parts[i] = strings.ReplaceAll(p, "_", " ")
+	}
+	return strings.Join(parts, " ")
 }
 
 // splitList splits a comma- or space-separated list, dropping empty items.

@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -148,14 +147,10 @@ type serviceFormData struct {
 }
 
 func formFromService(s catalog.Service) serviceForm {
-	var labels []string
-	for _, k := range slices.Sorted(maps.Keys(s.Labels)) {
-		labels = append(labels, k+"="+s.Labels[k])
-	}
 	return serviceForm{Name: s.Name, DisplayName: s.DisplayName, Description: s.Description, Owner: s.Owner,
 		Tier: strconv.Itoa(s.Tier), Lifecycle: s.Lifecycle, Type: s.Type, System: s.System, Environments: s.Environments,
 		DependsOn: strings.Join(s.DependsOn, ", "), Runbook: s.Runbook, Repository: s.Repository, Dashboard: s.Dashboard,
-		Tags: strings.Join(s.Tags, ", "), Labels: strings.Join(labels, "\n"), Revision: s.Revision}
+		Tags: strings.Join(s.Tags, ", "), Labels: joinPairs(s.Labels, "="), Revision: s.Revision}
 }
 
 func readServiceForm(r *http.Request) serviceForm {
@@ -181,21 +176,24 @@ func (f serviceForm) input() (catalog.ServiceInput, error) {
 		return in, errs.Invalidf("tier", "must be a number from 1 (most critical) to 4")
 	}
 	in.Tier = tier
-	in.Labels, err = parseLabels(f.Labels)
+	in.Labels, err = parsePairs("labels", f.Labels, "=", "key=value")
 	return in, err
 }
 
-// parseLabels reads "key=value" lines.
-func parseLabels(s string) (map[string]string, error) {
+// parsePairs reads the lines of text, each a key and a value separated
+// by sep ("key=value" labels, "Name: value" headers), blank lines skipped;
+// a line without sep is an Invalid error naming field. want shows the form
+// of a line in that error.
+func parsePairs(field, text, sep, want string) (map[string]string, error) {
 	var out map[string]string
-	for i, line := range strings.Split(s, "\n") {
+	for i, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
-		k, v, ok := strings.Cut(line, "=")
+		k, v, ok := strings.Cut(line, sep)
 		if !ok || strings.TrimSpace(k) == "" {
-			return nil, errs.Invalidf("labels", "line %d: want key=value, got %q", i+1, line)
+			return nil, errs.Invalidf(field, "line %d: want %s, got %q", i+1, want, line)
 		}
 		if out == nil {
 			out = map[string]string{}

@@ -29,6 +29,18 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
   }
+  // Show only the parts of a form that apply to the chosen type (the check
+  // form's probe settings): without this script all are shown, and the
+  // server reads only those of the type.
+  for (const select of document.querySelectorAll("select[data-switch]")) {
+    const show = () => {
+      for (const el of select.form.querySelectorAll("[data-types]")) {
+        el.hidden = !el.dataset.types.split(" ").includes(select.value);
+      }
+    };
+    select.addEventListener("change", show);
+    show();
+  }
   // Bring the first field in error into view and focus, so that a
   // rejected form says at once what to fix.
   const invalid = document.querySelector('main [aria-invalid="true"]');
