@@ -196,18 +196,31 @@ func (c *Catalog) ListServices(ctx context.Context, opts ListOptions, f ServiceF
 	}
 	opts = opts.Normalize()
 	q := c.db.Reader()
-	rows, err := q.QueryContext(ctx, `SELECT `+serviceColumns+` FROM services s JOIN teams t ON t.id = s.owner_team_id
-		WHERE s.name > $1
-		AND ($2 = '' OR lower(s.name) LIKE $3 ESCAPE '\' OR lower(s.display_name) LIKE $3 ESCAPE '\' OR lower(s.description) LIKE $3 ESCAPE '\')
-		AND ($4 = '' OR t.name = $4)
-		AND ($5 = '' OR s.lifecycle = $5)
-		AND ($6 = '' OR s.tags LIKE $7)
-		AND ($8 = '' OR EXISTS (SELECT 1 FROM service_environments se JOIN environments e ON e.id = se.environment_id WHERE se.service_id = s.id AND e.name = $8))
-		AND ($10 = FALSE OR (s.lifecycle = 'production' AND s.runbook_url = ''))
-		AND ($11 = FALSE OR NOT EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = s.owner_team_id))
-		ORDER BY s.name LIMIT $9`,
-		opts.After, opts.Query, db.Contains(opts.Query), f.Owner, f.Lifecycle, f.Tag, "%"+marshalJSON(f.Tag)+"%", f.Environment, opts.Limit+1,
-		f.NoRunbook, f.Unstaffed)
+	var w db.Where
+	w.Add("s.name > ?", opts.After)
+	if opts.Query != "" {
+		w.Add(`(lower(s.name) LIKE ? ESCAPE '\' OR lower(s.display_name) LIKE ? ESCAPE '\' OR lower(s.description) LIKE ? ESCAPE '\')`, db.Contains(opts.Query))
+	}
+	if f.Owner != "" {
+		w.Add("t.name = ?", f.Owner)
+	}
+	if f.Lifecycle != "" {
+		w.Add("s.lifecycle = ?", f.Lifecycle)
+	}
+	if f.Tag != "" {
+		w.Add("s.tags LIKE ?", "%"+marshalJSON(f.Tag)+"%")
+	}
+	if f.Environment != "" {
+		w.Add(`EXISTS (SELECT 1 FROM service_environments se JOIN environments e ON e.id = se.environment_id WHERE se.service_id = s.id AND e.name = ?)`, f.Environment)
+	}
+	if f.NoRunbook {
+		w.AddPlain("s.lifecycle = 'production' AND s.runbook_url = ''")
+	}
+	if f.Unstaffed {
+		w.AddPlain("NOT EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = s.owner_team_id)")
+	}
+	query := `SELECT ` + serviceColumns + ` FROM services s JOIN teams t ON t.id = s.owner_team_id` + w.SQL() + ` ORDER BY s.name LIMIT ` + w.Next(opts.Limit+1)
+	rows, err := q.QueryContext(ctx, query, w.Args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list services: %w", err)
 	}

@@ -3,6 +3,7 @@ package db
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -64,4 +65,36 @@ func CollectPage[T any](rows *sql.Rows, limit int, scan func(*sql.Rows) (T, erro
 func Contains(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return "%" + r.Replace(strings.ToLower(s)) + "%"
+}
+
+// Where builds a WHERE clause from only the conditions in use: catch-all
+// conditions such as "$2 = ” OR …" make PostgreSQL's generic plans scan
+// whole tables. The zero value is empty.
+type Where struct {
+	conds []string
+	// Args are the placeholder values, in order.
+	Args []any
+}
+
+// Add adds a condition on one value; every "?" in cond stands for it.
+func (w *Where) Add(cond string, v any) {
+	w.Args = append(w.Args, v)
+	w.conds = append(w.conds, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(w.Args))))
+}
+
+// AddPlain adds a condition without a value.
+func (w *Where) AddPlain(cond string) { w.conds = append(w.conds, cond) }
+
+// SQL returns "WHERE a AND b …" ("" without conditions).
+func (w *Where) SQL() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// Next returns the placeholder of the next argument, for LIMIT.
+func (w *Where) Next(v any) string {
+	w.Args = append(w.Args, v)
+	return fmt.Sprintf("$%d", len(w.Args))
 }
