@@ -263,3 +263,48 @@ func (g *Group) Flush(now time.Time) Notification {
 	}
 	return n
 }
+
+// GroupState is what a Group remembers besides its alerts: enough to
+// continue after a restart without repeating or losing a notification.
+// The alerts themselves are added again from storage.
+type GroupState struct {
+	FirstAt    time.Time             `json:"first_at"` // the group_wait tick
+	Notified   bool                  `json:"notified"`
+	LastAt     time.Time             `json:"last_at,omitzero"`     // the last notification
+	LastFiring []matcher.Fingerprint `json:"last_firing,omitempty"` // firing in the last notification, sorted
+}
+
+// State returns the group's state, for storage.
+func (g *Group) State() GroupState {
+	s := GroupState{FirstAt: g.firstAt, Notified: g.notified, LastAt: g.lastAt}
+	for fp := range g.lastFiring {
+		s.LastFiring = append(s.LastFiring, fp)
+	}
+	slices.Sort(s.LastFiring)
+	return s
+}
+
+// RestoreGroup returns a group in state s holding alerts (the latest
+// version of each, with its original ReceivedAt): the group as it was
+// before a restart. Leave out resolved alerts that s does not report as
+// firing: their resolution was already notified, or never needed to be.
+func RestoreGroup(key string, labels matcher.Labels, t Timing, s GroupState, alerts []Alert) *Group {
+	g := NewGroup(key, labels, t)
+	g.firstAt, g.notified, g.lastAt = s.FirstAt, s.Notified, s.LastAt
+	if len(s.LastFiring) > 0 {
+		g.lastFiring = make(map[matcher.Fingerprint]struct{}, len(s.LastFiring))
+		for _, fp := range s.LastFiring {
+			g.lastFiring[fp] = struct{}{}
+		}
+	}
+	for _, a := range alerts {
+		if a.ReceivedAt.IsZero() {
+			a.ReceivedAt = a.StartsAt
+		}
+		if a.Fingerprint == 0 {
+			a.Fingerprint = matcher.Labels(a.Labels).Fingerprint()
+		}
+		g.alerts[a.Fingerprint] = &entry{Alert: a, since: a.ReceivedAt}
+	}
+	return g
+}

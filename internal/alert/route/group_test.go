@@ -197,3 +197,63 @@ func TestGroup_DefaultsAndFingerprint(t *testing.T) {
 		t.Errorf("GroupKey = %q", n.GroupKey)
 	}
 }
+
+// TestGroup_RestoreContinues restarts a group from its State and its
+// unreported alerts after every step of a lifecycle: it must decide
+// exactly as the group that never restarted.
+func TestGroup_RestoreContinues(t *testing.T) {
+	timing := route.Timing{GroupWait: 30 * time.Second, GroupInterval: 5 * time.Minute, RepeatInterval: 4 * time.Hour}
+	live := route.NewGroup("k", matcher.Labels{}, timing)
+	var stored []route.Alert // what storage holds: the latest version of each alert
+	put := func(a route.Alert) {
+		live.Add(a)
+		stored = slices.DeleteFunc(stored, func(b route.Alert) bool { return b.Labels["alertname"] == a.Labels["alertname"] })
+		stored = append(stored, a)
+	}
+	restart := func(now time.Duration) *route.Group {
+		st := live.State()
+		var keep []route.Alert
+		for _, a := range stored {
+			fp := matcher.Labels(a.Labels).Fingerprint()
+			if a.ResolvedAt(at(now)) && st.Notified && !slices.Contains(st.LastFiring, fp) {
+				continue // resolved and already reported
+			}
+			keep = append(keep, a)
+		}
+		return route.RestoreGroup("k", matcher.Labels{}, timing, st, keep)
+	}
+	steps := []struct {
+		now time.Duration
+		add []route.Alert
+	}{
+		{0, []route.Alert{firing("a", 0, 0)}},
+		{10 * time.Second, []route.Alert{firing("b", 10*time.Second, 10*time.Second)}},
+		{30 * time.Second, nil},
+		{2 * time.Minute, []route.Alert{firing("c", 2*time.Minute, 2*time.Minute)}},
+		{5*time.Minute + 30*time.Second, nil},
+		{7 * time.Minute, []route.Alert{resolved("a", 0, 7*time.Minute, 7*time.Minute)}},
+		{10*time.Minute + 30*time.Second, nil},
+		{time.Hour, nil},
+		{4*time.Hour + 30*time.Second + 5*time.Minute, nil},
+		{5 * time.Hour, []route.Alert{resolved("b", 10*time.Second, 5*time.Hour, 5*time.Hour), resolved("c", 2*time.Minute, 5*time.Hour, 5*time.Hour)}},
+		{5*time.Hour + 10*time.Minute, nil},
+	}
+	for i, st := range steps {
+		for _, a := range st.add {
+			put(a)
+		}
+		restored := restart(st.now)
+		lf, lat := live.Due(at(st.now))
+		rf, rat := restored.Due(at(st.now))
+		if lf != rf || !lat.Equal(rat) {
+			t.Fatalf("step %d: live Due = %v %v, restored %v %v", i, lf, lat.Sub(t0), rf, rat.Sub(t0))
+		}
+		if !lf {
+			continue
+		}
+		ln, rn := live.Flush(at(st.now)), restored.Flush(at(st.now))
+		if ln.Reason != rn.Reason || names2(ln.Firing) != names2(rn.Firing) || names2(ln.Resolved) != names2(rn.Resolved) {
+			t.Fatalf("step %d: live flush %q [%s] [%s], restored %q [%s] [%s]", i, ln.Reason, names2(ln.Firing), names2(ln.Resolved), rn.Reason, names2(rn.Firing), names2(rn.Resolved))
+		}
+	}
+}
