@@ -11,10 +11,8 @@ import (
 	"context"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,26 +22,11 @@ import (
 
 	"groundcrew.dev/groundcrew/internal/check"
 	"groundcrew.dev/groundcrew/internal/config"
+	"groundcrew.dev/groundcrew/internal/e2e/browsertest"
 	"groundcrew.dev/groundcrew/internal/server"
 )
 
 const adminPassword = "e2e-password-123456"
-
-// chromium returns the browser's path, skipping the test without one
-// (failing it under CI=true).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("Chromium not found under CI=true: browser tests must run in CI (apt-get install chromium)")
-	}
-	t.Skip("Chromium not found; skipping the browser test")
-	return ""
-}
 
 // startServer runs the real server on a random loopback port with the
 // example configuration and returns its URL. Checks may run as often as
@@ -79,58 +62,15 @@ func startServer(t *testing.T) string {
 // browser starts a fresh headless Chromium bounded by timeout and returns
 // its context.
 func browser(t *testing.T, timeout time.Duration) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	t.Cleanup(cancel)
-	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelTab := chromedp.NewContext(ctx)
-	t.Cleanup(cancelTab)
-	return ctx
+	return browsertest.New(t, timeout, 1280, 900)
 }
 
-// console collects the page's errors: script exceptions and browser log
-// errors, which include Content-Security-Policy violations.
-type console struct {
-	mu   sync.Mutex
-	errs []string
-}
-
-func watchConsole(ctx context.Context) *console {
-	c := &console{}
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			expected := m.Source == "network" && strings.Contains(m.Text, "status of 422") // the rejected form
-			if (m.Type == chromedp.ConsoleError || m.IsException()) && !expected {
-				c.mu.Lock()
-				c.errs = append(c.errs, m.String()+" at "+m.URL)
-				c.mu.Unlock()
-			}
-		}
-	}()
-	return c
-}
-
-func (c *console) errors() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]string(nil), c.errs...)
+// watchConsole collects the page's errors, except the rejected form's 422
+// that the tests provoke.
+func watchConsole(ctx context.Context) *browsertest.Console {
+	return browsertest.WatchConsole(ctx, func(m chromedp.ConsoleMessage) bool {
+		return m.Source == "network" && strings.Contains(m.Text, "status of 422")
+	})
 }
 
 // tab is one browser tab on the server at base.
@@ -186,7 +126,7 @@ func TestBrowser_ServiceLifecycle(t *testing.T) {
 	b.audit()
 	b.run("home", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`ul.stats`)))
 	screenshots(t, ctx, "home")
-	if errs := con.errors(); len(errs) > 0 {
+	if errs := con.Errors(); len(errs) > 0 {
 		t.Errorf("browser console errors (CSP violations show here):\n%s", strings.Join(errs, "\n"))
 	}
 }

@@ -137,7 +137,7 @@ func TestBrowser_Checks(t *testing.T) {
 	}
 	screenshots(t, ctx, "service-health")
 	b.createCheck(strings.TrimPrefix(target.URL, "http://"))
-	if errs := con.errors(); len(errs) > 0 {
+	if errs := con.Errors(); len(errs) > 0 {
 		t.Errorf("browser console errors (CSP violations show here):\n%s", strings.Join(errs, "\n"))
 	}
 }

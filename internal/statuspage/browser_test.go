@@ -8,10 +8,8 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 
 	"groundcrew.dev/groundcrew/internal/config"
 	"groundcrew.dev/groundcrew/internal/db"
+	"groundcrew.dev/groundcrew/internal/e2e/browsertest"
 	"groundcrew.dev/groundcrew/internal/server"
 )
 
@@ -32,7 +31,7 @@ import (
 // except under CI=true, where it fails. Set GROUNDCREW_SCREENSHOTS to a
 // directory to keep light and dark screenshots.
 func TestBrowser_StatusPage(t *testing.T) {
-	exe := chromium(t)
+	browsertest.Chromium(t) // skip before seeding when there is no browser
 	srv := startServer(t)
 	base := srv.URL()
 	admin := &apiClient{t: t, base: base}
@@ -82,8 +81,8 @@ func TestBrowser_StatusPage(t *testing.T) {
 	srv.Runner = nil
 	seedChecks(t, srv.DB, now)
 
-	ctx := browser(t, exe, 60*time.Second)
-	errs := watchConsole(ctx)
+	ctx := browsertest.New(t, 60*time.Second, 1100, 900)
+	errs := browsertest.WatchConsole(ctx, nil)
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/status/shop"), chromedp.WaitVisible(chromedp.CSS(".banner"))); err != nil {
 		t.Fatalf("open the status page: %v", err)
 	}
@@ -149,7 +148,7 @@ func TestBrowser_StatusPage(t *testing.T) {
 	if backgrounds[0] == backgrounds[1] {
 		t.Errorf("light and dark backgrounds are both %s", backgrounds[0])
 	}
-	if e := errs.errors(); len(e) > 0 {
+	if e := errs.Errors(); len(e) > 0 {
 		t.Errorf("browser console errors:\n%s", strings.Join(e, "\n"))
 	}
 }
@@ -217,22 +216,6 @@ func seedChecks(t *testing.T, d *db.DB, now time.Time) {
 
 const browserAdminPassword = "statuspage-e2e-password"
 
-// chromium returns the browser's path, skipping the test without one
-// (failing it under CI=true).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("Chromium not found under CI=true: browser tests must run in CI (apt-get install chromium)")
-	}
-	t.Skip("Chromium not found; skipping the browser test")
-	return ""
-}
-
 // startServer runs the real server on a random loopback port with the
 // example configuration.
 func startServer(t *testing.T) *server.Server {
@@ -261,63 +244,6 @@ func startServer(t *testing.T) *server.Server {
 		}
 	})
 	return srv
-}
-
-// browser starts a fresh headless Chromium bounded by timeout.
-func browser(t *testing.T, exe string, timeout time.Duration) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	t.Cleanup(cancel)
-	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1100, 900),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelTab := chromedp.NewContext(ctx)
-	t.Cleanup(cancelTab)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start browser: %v", err)
-	}
-	return ctx
-}
-
-// console collects script exceptions and browser log errors.
-type console struct {
-	mu   sync.Mutex
-	errs []string
-}
-
-func watchConsole(ctx context.Context) *console {
-	c := &console{}
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.IsException() {
-				c.mu.Lock()
-				c.errs = append(c.errs, m.String()+" at "+m.URL)
-				c.mu.Unlock()
-			}
-		}
-	}()
-	return c
-}
-
-func (c *console) errors() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]string(nil), c.errs...)
 }
 
 func screenshot(t *testing.T, ctx context.Context, name string) {
