@@ -73,9 +73,13 @@ type Spec struct {
 	Retries     int            `json:"retries,omitempty" minimum:"0" maximum:"5" doc:"extra attempts within a run before it counts as failed"`
 	Confirm     Confirm        `json:"confirm,omitzero"`
 	Parent      string         `json:"parent,omitempty" doc:"a check this one depends on: while it is DOWN, this one reports blocked and does not alert"`
-	Locations   []string       `json:"locations,omitempty" doc:"where it is probed from; default local (the server)"`
-	Conditions  []Condition    `json:"conditions,omitempty" doc:"default: the probe type's usual success condition"`
-	Paused      bool           `json:"paused,omitempty"`
+	Locations   []string       `json:"locations,omitempty" doc:"where it is probed from: local (the server) and the locations of enrolled agents; default local"`
+	// MinFailingLocations is how many locations must see a run fail for
+	// the run to count as failed ("down from 2 of 3 locations"); zero
+	// means 1. Only for checks probed from several locations.
+	MinFailingLocations int         `json:"min_failing_locations,omitempty" minimum:"0" maximum:"50" doc:"how many locations must fail for a run to fail; default 1"`
+	Conditions          []Condition `json:"conditions,omitempty" doc:"default: the probe type's usual success condition"`
+	Paused              bool        `json:"paused,omitempty"`
 	probe.Spec
 	Heartbeat *HeartbeatSpec `json:"heartbeat,omitempty"`
 }
@@ -203,6 +207,15 @@ func (in *Input) Validate(lim Limits) (*Compiled, error) {
 		if err := names.Check(fmt.Sprintf("locations[%d]", i), l); err != nil {
 			return nil, err
 		}
+		if l == PingLocation {
+			return nil, errs.Invalidf(fmt.Sprintf("locations[%d]", i), "%q is reserved for heartbeat pings", l)
+		}
+	}
+	if len(in.Locations) > 50 {
+		return nil, errs.Invalidf("locations", "at most 50 locations")
+	}
+	if in.MinFailingLocations < 0 || in.MinFailingLocations > len(in.Locations) {
+		return nil, errs.Invalidf("min_failing_locations", "must be between 1 and the number of locations (%d)", len(in.Locations))
 	}
 	if in.Type == Heartbeat {
 		if in.HTTP != nil || in.TCP != nil || in.UDP != nil || in.DNS != nil || in.TLS != nil || in.ICMP != nil || in.GRPC != nil || in.SSH != nil {

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,6 +83,7 @@ type Runner struct {
 
 	pendMu  sync.Mutex
 	pending []Result
+	slots   *slots // results of several locations waiting for their slot's other locations; flush's own
 	dropped atomic.Uint64
 	flushed chan struct{} // closed and replaced after each flush
 
@@ -117,7 +120,7 @@ func NewRunner(d *db.DB, opts RunnerOptions) *Runner {
 		opts.Prober = probe.NewProber(probe.Options{})
 	}
 	r := &Runner{db: d, opts: opts, log: opts.Logger, prober: opts.Prober, reload: make(chan struct{}, 1),
-		checks: map[string]*runnable{}, states: map[uuid.UUID]State{}, names: map[string]uuid.UUID{}, flushed: make(chan struct{})}
+		checks: map[string]*runnable{}, states: map[uuid.UUID]State{}, names: map[string]uuid.UUID{}, flushed: make(chan struct{}), slots: newSlots()}
 	r.sched = sched.New(sched.Options{Clock: opts.Clock, Concurrency: opts.Concurrency, Run: r.run, Owns: opts.Owns, Logger: opts.Logger})
 	return r
 }
@@ -235,7 +238,7 @@ func (r *Runner) Reload(ctx context.Context) error {
 	r.mu.RUnlock()
 	for _, c := range all {
 		names[c.Name] = c.ID
-		if c.Paused || !c.runsAt(r.opts.Location) {
+		if c.Paused {
 			continue
 		}
 		id := c.ID.String()
@@ -252,8 +255,13 @@ func (r *Runner) Reload(ctx context.Context) error {
 				continue
 			}
 		}
+		// Every check is known (this runner decides the state of the checks
+		// it owns from the results of every location); it probes only
+		// those of its own location.
 		checks[id] = &runnable{check: c, compiled: compiled}
-		items = append(items, sched.Item{ID: id, Interval: c.runInterval(), Timeout: c.runTimeout()})
+		if c.runsAt(r.opts.Location) {
+			items = append(items, sched.Item{ID: id, Interval: c.runInterval(), Timeout: c.runTimeout()})
+		}
 	}
 	r.mu.Lock()
 	r.checks, r.names, r.lastSig = checks, names, sig
@@ -412,20 +420,50 @@ func (r *Runner) flush(ctx context.Context) error {
 	r.pendMu.Unlock()
 	defer close(done)
 	r.mu.RLock()
-	known := make(map[uuid.UUID]*runnable, len(batch))
-	batch = slices.DeleteFunc(batch, func(res Result) bool {
-		rn := r.checks[res.CheckID.String()]
-		if rn != nil {
-			known[res.CheckID] = rn
-		}
-		return rn == nil // deleted meanwhile
-	})
-	names := r.names
+	checks, names := r.checks, r.names // replaced, never modified, by Reload
 	r.mu.RUnlock()
-	if len(batch) == 0 {
+	lookup := func(id uuid.UUID) *runnable {
+		if r.opts.Owns != nil && !r.opts.Owns(id.String()) {
+			return nil
+		}
+		return checks[id.String()]
+	}
+	batch = slices.DeleteFunc(batch, func(res Result) bool { return checks[res.CheckID.String()] == nil }) // deleted meanwhile
+	inbox, consumed, err := r.readInbox(ctx, lookup)
+	if err != nil && ctx.Err() == nil {
+		r.log.Warn("read results reported by agents", "err", err)
+	}
+	// Results of checks probed from one location are outcomes as they
+	// are; those of checks probed from several wait for the slot's other
+	// locations.
+	var outcomes, rawMulti []Result
+	for _, res := range batch {
+		if len(checks[res.CheckID.String()].check.Locations) > 1 {
+			r.slots.add(res)
+			rawMulti = append(rawMulti, res) // stored now; the outcome later
+		} else {
+			outcomes = append(outcomes, res)
+		}
+	}
+	for _, res := range inbox {
+		if len(lookup(res.CheckID).check.Locations) > 1 {
+			r.slots.add(res)
+		} else {
+			outcomes = append(outcomes, res) // stored when reported
+		}
+	}
+	due := r.slots.due(r.opts.Clock.Now(), lookup)
+	for _, d := range due {
+		outcomes = append(outcomes, d.outcome)
+	}
+	if len(outcomes) == 0 && len(rawMulti) == 0 && len(consumed) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(batch, func(a, b Result) int { return a.At.Compare(b.At) })
+	known := make(map[uuid.UUID]*runnable, len(outcomes))
+	for _, res := range outcomes {
+		known[res.CheckID] = checks[res.CheckID.String()]
+	}
+	slices.SortStableFunc(outcomes, func(a, b Result) int { return a.At.Compare(b.At) })
 	var next map[uuid.UUID]State
 	var events []Event
 	write := func(tx *sql.Tx) error {
@@ -436,13 +474,13 @@ func (r *Runner) flush(ctx context.Context) error {
 				ids = append(ids, pid)
 			}
 		}
-		stored, err := loadStates(ctx, tx, ids)
+		stored, err := loadStates(ctx, tx, flushStmts(r.db), ids)
 		if err != nil {
 			return err
 		}
 		next, events = map[uuid.UUID]State{}, nil
-		kept := batch[:0:0]
-		for _, res := range batch {
+		kept := outcomes[:0:0]
+		for _, res := range outcomes {
 			rn := known[res.CheckID]
 			cur, ok := next[res.CheckID]
 			if !ok {
@@ -473,16 +511,17 @@ func (r *Runner) flush(ctx context.Context) error {
 				events = append(events, e)
 			}
 		}
-		if err := insertResults(ctx, tx, kept); err != nil {
+		if err := writeResults(ctx, tx, flushStmts(r.db), r.raw(kept, rawMulti)); err != nil {
 			return err
 		}
-		if err := saveRollups(ctx, tx, rollups(kept)); err != nil {
+		if err := saveRollups(ctx, tx, flushStmts(r.db), rollups(kept)); err != nil {
 			return err
 		}
-		for id, st := range next {
-			if err := saveState(ctx, tx, id, st); err != nil {
-				return err
-			}
+		if err := saveStates(ctx, tx, flushStmts(r.db), next); err != nil {
+			return err
+		}
+		if err := deleteInbox(ctx, tx, consumed); err != nil {
+			return err
 		}
 		for _, e := range events {
 			if err := insertEvent(ctx, tx, e); err != nil {
@@ -496,13 +535,20 @@ func (r *Runner) flush(ctx context.Context) error {
 		}
 		return nil
 	}
-	err := r.db.InTx(ctx, write)
+	err = r.db.InTx(ctx, write)
 	if err != nil && db.IsForeignKeyViolation(err) {
 		// A check was deleted between its run and this flush: keep the
 		// others' results and try once more without it.
 		var exist map[uuid.UUID]bool
-		if exist, err = existingChecks(ctx, r.db.Reader(), slices.Collect(maps.Keys(known))); err == nil {
-			batch = slices.DeleteFunc(batch, func(res Result) bool { return !exist[res.CheckID] })
+		ids := slices.Collect(maps.Keys(known))
+		for _, res := range rawMulti {
+			ids = append(ids, res.CheckID)
+		}
+		if exist, err = existingChecks(ctx, r.db.Reader(), slices.Compact(slices.SortedFunc(slices.Values(ids), uuidCompare))); err == nil {
+			gone := func(res Result) bool { return !exist[res.CheckID] }
+			batch = slices.DeleteFunc(batch, gone)
+			outcomes = slices.DeleteFunc(outcomes, gone)
+			rawMulti = slices.DeleteFunc(rawMulti, gone)
 			err = r.db.InTx(ctx, write)
 		}
 	}
@@ -516,6 +562,7 @@ func (r *Runner) flush(ctx context.Context) error {
 		r.pendMu.Unlock()
 		return err
 	}
+	r.slots.remove(due)
 	r.mu.Lock()
 	for id, st := range next {
 		r.states[id] = st
@@ -589,4 +636,72 @@ func cleanReason(s string) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+func uuidCompare(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
+
+// raw returns the results this flush stores as runs: the kept outcomes
+// this runner probed itself from a single location, and every result it
+// probed for checks of several locations (their outcomes combine stored
+// results; agents' results were stored when reported).
+func (r *Runner) raw(kept, multi []Result) []Result {
+	out := make([]Result, 0, len(kept)+len(multi))
+	for _, res := range kept {
+		if res.Location == r.opts.Location {
+			out = append(out, res)
+		}
+	}
+	return append(out, multi...)
+}
+
+// staleInbox is how old a reported result may be before the runner drops
+// it unread: its check was paused, or no replica knew it for that long.
+const staleInbox = time.Hour
+
+// readInbox returns the results agents reported for the checks this
+// runner owns and knows, and the inbox rows to delete: those, and stale
+// ones. Rows of a check this runner owns but has not loaded yet (its lease
+// just moved here, or it was just created) wait for the next flush.
+func (r *Runner) readInbox(ctx context.Context, lookup func(uuid.UUID) *runnable) ([]Result, []int64, error) {
+	rows, err := r.db.Reader().QueryContext(ctx, `SELECT id, check_id, location, at, status, duration_us, reason FROM check_inbox ORDER BY id LIMIT 5000`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var out []Result
+	var consumed []int64
+	for rows.Next() {
+		var id, durUS int64
+		var res Result
+		if err := rows.Scan(&id, &res.CheckID, &res.Location, &res.At, &res.Status, &durUS, &res.Reason); err != nil {
+			return nil, nil, err
+		}
+		res.At, res.Duration = res.At.UTC(), time.Duration(durUS)*time.Microsecond
+		switch {
+		case r.opts.Clock.Now().Sub(res.At) > staleInbox:
+			consumed = append(consumed, id)
+		case lookup(res.CheckID) == nil:
+			// Another replica's, or not loaded here yet.
+		default:
+			consumed = append(consumed, id)
+			out = append(out, res)
+		}
+	}
+	return out, consumed, rows.Err()
+}
+
+// deleteInbox deletes consumed inbox rows.
+func deleteInbox(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		list := make([]string, len(chunk))
+		for i, id := range chunk {
+			list[i] = strconv.FormatInt(id, 10)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM check_inbox WHERE id IN (`+strings.Join(list, ", ")+`)`); err != nil {
+			return fmt.Errorf("consume reported results: %w", err)
+		}
+	}
+	return nil
 }

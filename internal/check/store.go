@@ -1,11 +1,12 @@
 package check
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -163,32 +164,68 @@ type Result struct {
 	Conditions []ConditionResult `json:"conditions,omitempty"`
 }
 
+// insertResults stores results, executing the statements directly (for
+// callers outside the runner's flush).
 func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
-	for _, r := range rs {
-		conds, _ := json.Marshal(r.Conditions)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO check_results (check_id, location, at, status, duration_us, reason, conditions)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.CheckID, r.Location, r.At, r.Status, r.Duration.Microseconds(), r.Reason, string(conds)); err != nil {
-			return fmt.Errorf("insert result: %w", err)
+	return writeResults(ctx, tx, nil, rs)
+}
+
+var resultsInsert = &bulkQuery{name: "insert results", cols: 7,
+	head: `INSERT INTO check_results (check_id, location, at, status, duration_us, reason, conditions) VALUES `}
+
+// writeResults stores results, many rows per statement, through the
+// prepared statements of c (nil: executed directly).
+func writeResults(ctx context.Context, tx *sql.Tx, c *stmtCache, rs []Result) error {
+	var args []any
+	var buf []byte
+	for _, n := range c.chunks(len(rs)) {
+		args = args[:0]
+		for _, r := range rs[:n] {
+			buf = appendConditions(buf[:0], r.Conditions)
+			args = append(args, r.CheckID, r.Location, r.At, string(r.Status), r.Duration.Microseconds(), r.Reason, string(buf))
 		}
+		if err := c.exec(ctx, tx, resultsInsert, n, args); err != nil {
+			return fmt.Errorf("insert results: %w", err)
+		}
+		rs = rs[n:]
 	}
 	return nil
 }
 
-// saveState stores a check's state unless the stored one is from a later
-// run (a replica that lost the check's lease flushing late).
-func saveState(ctx context.Context, tx *sql.Tx, id uuid.UUID, s State) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO check_state (check_id, status, since, reason, last_status, streak, last_run_at, last_duration_us, fail_streak, fail_down)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (check_id) DO UPDATE SET status = excluded.status, since = excluded.since, reason = excluded.reason,
+var statesUpsert = &bulkQuery{name: "save states", cols: 10,
+	head: `INSERT INTO check_state (check_id, status, since, reason, last_status, streak, last_run_at, last_duration_us, fail_streak, fail_down) VALUES `,
+	tail: ` ON CONFLICT (check_id) DO UPDATE SET status = excluded.status, since = excluded.since, reason = excluded.reason,
 		last_status = excluded.last_status, streak = excluded.streak, last_run_at = excluded.last_run_at, last_duration_us = excluded.last_duration_us,
 		fail_streak = excluded.fail_streak, fail_down = excluded.fail_down
-		WHERE check_state.last_run_at IS NULL OR check_state.last_run_at <= excluded.last_run_at`,
-		id, s.Status, s.Since, s.Reason, s.LastStatus, s.Streak, s.LastRunAt, s.LastDuration.Microseconds(), s.FailStreak, s.FailDown)
-	if err != nil {
-		return fmt.Errorf("save check state: %w", err)
+		WHERE check_state.last_run_at IS NULL OR check_state.last_run_at <= excluded.last_run_at`}
+
+// saveStates stores the checks' states, each unless the stored one is from
+// a later run (a replica that lost the check's lease flushing late). Rows
+// are written in the order of their ids, so that concurrent flushes of two
+// replicas lock them in the same order.
+func saveStates(ctx context.Context, tx *sql.Tx, c *stmtCache, states map[uuid.UUID]State) error {
+	ids := make([]uuid.UUID, 0, len(states))
+	for id := range states {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, compareIDs)
+	var args []any
+	for _, n := range c.chunks(len(ids)) {
+		args = args[:0]
+		for _, id := range ids[:n] {
+			s := states[id]
+			args = append(args, id, string(s.Status), s.Since, s.Reason, string(s.LastStatus), int64(s.Streak), s.LastRunAt,
+				s.LastDuration.Microseconds(), int64(s.FailStreak), s.FailDown)
+		}
+		if err := c.exec(ctx, tx, statesUpsert, n, args); err != nil {
+			return fmt.Errorf("save check states: %w", err)
+		}
+		ids = ids[n:]
 	}
 	return nil
 }
+
+func compareIDs(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
 
 // Event is a change of a check's confirmed state, with its evidence.
 type Event struct {
@@ -265,43 +302,48 @@ func listResults(ctx context.Context, q db.Querier, checkID uuid.UUID, since, un
 	return out, rows.Err()
 }
 
-// loadStates reads the stored states of ids (in chunks); checks without a
-// state row are absent from the map.
-func loadStates(ctx context.Context, q db.Querier, ids []uuid.UUID) (map[uuid.UUID]State, error) {
+var statesLoad = &bulkQuery{name: "load states", cols: 1, list: true,
+	head: `SELECT check_id, status, since, reason, last_status, streak, last_run_at, last_duration_us, fail_streak, fail_down
+		FROM check_state WHERE check_id IN (`, tail: `)`}
+
+// loadStates reads the stored states of ids (in chunks, through the
+// prepared statements of c; nil: executed directly); checks without a
+// state row are absent from the map. ids may repeat.
+func loadStates(ctx context.Context, tx *sql.Tx, c *stmtCache, ids []uuid.UUID) (map[uuid.UUID]State, error) {
+	ids = slices.Clone(ids)
+	slices.SortFunc(ids, compareIDs)
+	ids = slices.Compact(ids)
 	out := make(map[uuid.UUID]State, len(ids))
+	scan := func(rows *sql.Rows) error {
+		var id uuid.UUID
+		var s State
+		var lastRun sql.NullTime
+		var durUS int64
+		if err := rows.Scan(&id, &s.Status, &s.Since, &s.Reason, &s.LastStatus, &s.Streak, &lastRun, &durUS, &s.FailStreak, &s.FailDown); err != nil {
+			return err
+		}
+		s.Since = s.Since.UTC()
+		if lastRun.Valid {
+			t := lastRun.Time.UTC()
+			s.LastRunAt = &t
+		}
+		s.LastDuration = time.Duration(durUS) * time.Microsecond
+		out[id] = s
+		return nil
+	}
+	var args []any
 	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), 500)]
+		chunk := ids[:min(len(ids), maxChunk)]
 		ids = ids[len(chunk):]
-		args := make([]any, len(chunk))
-		marks := make([]string, len(chunk))
-		for i, id := range chunk {
-			args[i], marks[i] = id, fmt.Sprintf("$%d", i+1)
+		n := padded(len(chunk))
+		args = args[:0]
+		for i := range n {
+			// Fill the list up to its size with the last id: IN ignores
+			// the repeats, and the text stays one of a few.
+			args = append(args, chunk[min(i, len(chunk)-1)])
 		}
-		rows, err := q.QueryContext(ctx, `SELECT check_id, status, since, reason, last_status, streak, last_run_at, last_duration_us, fail_streak, fail_down
-			FROM check_state WHERE check_id IN (`+strings.Join(marks, ", ")+`)`, args...)
-		if err != nil {
+		if err := c.query(ctx, tx, statesLoad, n, args, scan); err != nil {
 			return nil, fmt.Errorf("load check states: %w", err)
-		}
-		for rows.Next() {
-			var id uuid.UUID
-			var s State
-			var lastRun sql.NullTime
-			var durUS int64
-			if err := rows.Scan(&id, &s.Status, &s.Since, &s.Reason, &s.LastStatus, &s.Streak, &lastRun, &durUS, &s.FailStreak, &s.FailDown); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			s.Since = s.Since.UTC()
-			if lastRun.Valid {
-				t := lastRun.Time.UTC()
-				s.LastRunAt = &t
-			}
-			s.LastDuration = time.Duration(durUS) * time.Microsecond
-			out[id] = s
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
 		}
 	}
 	return out, nil

@@ -58,23 +58,36 @@ func (r *rollup) add(res Result) {
 	r.hist[bucketOf(res.Duration)]++
 }
 
-// rollups aggregates a batch of results per check, hour and day.
+// rollupKey names one rollup row.
+type rollupKey struct {
+	checkID uuid.UUID
+	day     bool
+	bucket  int64 // Unix seconds
+}
+
+// rollups aggregates a batch of results per check, hour and day, in the
+// order each rollup first appears.
 func rollups(batch []Result) []*rollup {
-	m := map[string]*rollup{}
+	m := make(map[rollupKey]*rollup, len(batch)*2/3+1)
 	var out []*rollup
 	for _, res := range batch {
 		if res.Location == PingLocation {
 			continue // pings are evidence for heartbeat runs, not runs
 		}
 		at := res.At.UTC()
-		for _, p := range []struct {
-			name   string
+		hour := at.Truncate(time.Hour)
+		day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
+		for _, p := range [2]struct {
+			day    bool
 			bucket time.Time
-		}{{"hour", at.Truncate(time.Hour)}, {"day", time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)}} {
-			key := res.CheckID.String() + p.name + p.bucket.String()
+		}{{false, hour}, {true, day}} {
+			key := rollupKey{res.CheckID, p.day, p.bucket.Unix()}
 			r := m[key]
 			if r == nil {
-				r = &rollup{checkID: res.CheckID, period: p.name, bucket: p.bucket}
+				r = &rollup{checkID: res.CheckID, period: "hour", bucket: p.bucket}
+				if p.day {
+					r.period = "day"
+				}
 				m[key] = r
 				out = append(out, r)
 			}
@@ -86,25 +99,39 @@ func rollups(batch []Result) []*rollup {
 
 const histColumns = `h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11`
 
-// saveRollups adds the counts to the stored rollups.
-func saveRollups(ctx context.Context, tx *sql.Tx, rs []*rollup) error {
+var rollupsUpsert = &bulkQuery{name: "save rollups", cols: 20,
+	head: `INSERT INTO check_rollups (check_id, period, bucket, runs, up, degraded, down, duration_us, ` + histColumns + `) VALUES `,
+	tail: ` ON CONFLICT (check_id, period, bucket) DO UPDATE SET runs = check_rollups.runs + excluded.runs,
+		up = check_rollups.up + excluded.up, degraded = check_rollups.degraded + excluded.degraded,
+		down = check_rollups.down + excluded.down, duration_us = check_rollups.duration_us + excluded.duration_us, ` + histSums()}
+
+// histSums adds the histogram columns up in the rollups' upsert.
+func histSums() string {
 	var set []string
 	for _, c := range strings.Split(histColumns, ", ") {
 		set = append(set, fmt.Sprintf("%s = check_rollups.%s + excluded.%s", c, c, c))
 	}
-	query := `INSERT INTO check_rollups (check_id, period, bucket, runs, up, degraded, down, duration_us, ` + histColumns + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-		ON CONFLICT (check_id, period, bucket) DO UPDATE SET runs = check_rollups.runs + excluded.runs,
-		up = check_rollups.up + excluded.up, degraded = check_rollups.degraded + excluded.degraded,
-		down = check_rollups.down + excluded.down, duration_us = check_rollups.duration_us + excluded.duration_us, ` + strings.Join(set, ", ")
-	for _, r := range rs {
-		args := []any{r.checkID, r.period, r.bucket, r.runs, r.up, r.degraded, r.down, r.durUS}
-		for _, h := range r.hist {
-			args = append(args, h)
+	return strings.Join(set, ", ")
+}
+
+// saveRollups adds the counts to the stored rollups, many rows per
+// statement, through the prepared statements of c (nil: executed
+// directly). rs must not name a rollup twice (PostgreSQL refuses an upsert
+// that changes a row twice); rollups returns each once.
+func saveRollups(ctx context.Context, tx *sql.Tx, c *stmtCache, rs []*rollup) error {
+	var args []any
+	for _, n := range c.chunks(len(rs)) {
+		args = args[:0]
+		for _, r := range rs[:n] {
+			args = append(args, r.checkID, r.period, r.bucket, r.runs, r.up, r.degraded, r.down, r.durUS)
+			for _, h := range r.hist {
+				args = append(args, h)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
-			return fmt.Errorf("save rollup: %w", err)
+		if err := c.exec(ctx, tx, rollupsUpsert, n, args); err != nil {
+			return fmt.Errorf("save rollups: %w", err)
 		}
+		rs = rs[n:]
 	}
 	return nil
 }
