@@ -102,7 +102,7 @@ metadata:
 		}{
 			{[]string{"get", "services", "payments-api", "nope"}, `service not found: "nope"`},
 			{[]string{"get", "services", "nope", "nada"}, `services not found: "nope", "nada"`},
-			{[]string{"get", "spaceships"}, `unknown kind "spaceships": want one of users, teams, environments, tools, services`},
+			{[]string{"get", "spaceships"}, `unknown kind "spaceships": want one of users, teams, `},
 			{[]string{"get", "services", "-o", "xml"}, "-o xml: want table, yaml or json"},
 			{[]string{"get"}, "requires at least 1 arg"},
 		} {

@@ -29,8 +29,10 @@ import (
 	"groundcrew.dev/groundcrew/internal/check/probe"
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/errs"
+	"groundcrew.dev/groundcrew/internal/fleet"
 	"groundcrew.dev/groundcrew/internal/identity"
 	"groundcrew.dev/groundcrew/internal/maintenance"
+	"groundcrew.dev/groundcrew/internal/notify"
 	"groundcrew.dev/groundcrew/internal/statuspage"
 )
 
@@ -54,9 +56,13 @@ type Config struct {
 	StatusPages *statuspage.Service
 	// Maintenance manages maintenance windows.
 	Maintenance *maintenance.Service
-	Logger      *slog.Logger
-	Version     string
-	BaseURL     string // the URL people reach the server at, for links in responses
+	// Fleet manages agent enrollment tokens and agents.
+	Fleet *fleet.Service
+	// Notify manages notification receivers and deliveries.
+	Notify  *notify.Service
+	Logger  *slog.Logger
+	Version string
+	BaseURL string // the URL people reach the server at, for links in responses
 }
 
 // API serves /api/v1.
@@ -72,6 +78,7 @@ func New(mux humago.Mux, cfg Config) *API {
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", newSchemaNamer())
 	// Durations travel as Go duration strings ("30s"), not nanoseconds.
 	hc.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[probe.Duration](), reflect.TypeFor[string]())
+	hc.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[notify.Duration](), reflect.TypeFor[string]())
 	hc.CreateHooks = nil // no $schema links in bodies: plain JSON that `get -o json` can print
 	hc.DocsPath = "/docs"
 	hc.OpenAPI.Servers = []*huma.Server{{URL: Prefix}}
@@ -90,6 +97,8 @@ func New(mux humago.Mux, cfg Config) *API {
 	a.registerChecks()
 	a.registerMaintenance()
 	a.registerStatusPages()
+	a.registerFleet()
+	a.registerReceivers()
 	return a
 }
 

@@ -179,8 +179,13 @@ type problem struct {
 // nil, and decodes a JSON response into out when not nil. A status of 400
 // or more returns an *Error.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	return c.doAt(ctx, APIPrefix, method, path, query, in, out)
+}
+
+// doAt is Do for an API mounted at prefix (the agent protocol has its own).
+func (c *Client) doAt(ctx context.Context, prefix, method, path string, query url.Values, in, out any) error {
 	u := *c.base
-	u.Path = c.base.Path + APIPrefix + path
+	u.Path = c.base.Path + prefix + path
 	u.RawQuery = query.Encode()
 	var body io.Reader
 	if in != nil {

@@ -121,7 +121,7 @@ func (s *Service) recordFailure(ctx context.Context, keys []string, now time.Tim
 }
 
 func (s *Service) newSessionTx(ctx context.Context, tx *sql.Tx, user uuid.UUID, addr string, now time.Time) (string, error) {
-	secret, hash := newSecret(sessionPrefix)
+	secret, hash := NewSecret(sessionPrefix)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at, source_addr) VALUES ($1, $2, $3, $4, $5)`,
 		hash, user, now, now.Add(s.opts.SessionTTL), addr); err != nil {
 		return "", fmt.Errorf("create session: %w", err)
@@ -133,7 +133,7 @@ func (s *Service) newSessionTx(ctx context.Context, tx *sql.Tx, user uuid.UUID, 
 // is not an error.
 func (s *Service) Logout(ctx context.Context, secret string) error {
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hashSecret(secret))
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, HashSecret(secret))
 		return err
 	})
 }
@@ -146,7 +146,7 @@ func (s *Service) SessionActor(ctx context.Context, secret, addr string) (*Actor
 	}
 	var id uuid.UUID
 	err := s.db.Reader().QueryRowContext(ctx, `SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2`,
-		hashSecret(secret), s.clock.Now()).Scan(&id)
+		HashSecret(secret), s.clock.Now()).Scan(&id)
 	if db.IsNoRows(err) {
 		return nil, errs.Unauthorizedf("session expired; log in again")
 	}
@@ -240,7 +240,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (Token, string
 		exp := now.Add(d)
 		t.ExpiresAt = &exp
 	}
-	secret, hash := newSecret(tokenPrefix)
+	secret, hash := NewSecret(tokenPrefix)
 	t.Prefix = secret[:len(tokenPrefix)+6]
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, scope, created_at, expires_at)
@@ -319,7 +319,7 @@ func (s *Service) TokenActor(ctx context.Context, secret, addr string) (*Actor, 
 	var scope Scope
 	var exp, revoked sql.NullTime
 	err := s.db.Reader().QueryRowContext(ctx, `SELECT id, user_id, scope, expires_at, revoked_at FROM api_tokens WHERE token_hash = $1`,
-		hashSecret(secret)).Scan(&id, &user, &scope, &exp, &revoked)
+		HashSecret(secret)).Scan(&id, &user, &scope, &exp, &revoked)
 	if db.IsNoRows(err) {
 		return nil, errs.Unauthorizedf("unknown API token")
 	}

@@ -34,7 +34,7 @@ func (s *Service) Bootstrap(ctx context.Context, password string) (setupSecret s
 			return nil
 		}
 		var hash string
-		setupSecret, hash = newSecret(setupPrefix)
+		setupSecret, hash = NewSecret(setupPrefix)
 		now := s.clock.Now()
 		_, err := tx.ExecContext(ctx, `INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)`,
 			hash, now, now.Add(s.opts.SetupTokenTTL))
@@ -48,7 +48,7 @@ func (s *Service) Bootstrap(ctx context.Context, password string) (setupSecret s
 func (s *Service) SetupValid(ctx context.Context, secret string) bool {
 	var n int
 	err := s.db.Reader().QueryRowContext(ctx, `SELECT count(*) FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2`,
-		hashSecret(secret), s.clock.Now()).Scan(&n)
+		HashSecret(secret), s.clock.Now()).Scan(&n)
 	if err != nil || n == 0 {
 		return false
 	}
@@ -65,7 +65,7 @@ func (s *Service) CompleteSetup(ctx context.Context, secret, password, addr stri
 	sys := WithActor(ctx, System())
 	err = s.db.InTx(sys, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE setup_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2`,
-			hashSecret(secret), s.clock.Now())
+			HashSecret(secret), s.clock.Now())
 		if err != nil {
 			return err
 		}

@@ -77,19 +77,21 @@ func VerifyPassword(hash, pw string) bool {
 // for an unknown name takes as long as one for a known name.
 var dummyHash, _ = HashPassword("not-a-real-password-0123456789")
 
-// newSecret returns a random secret with a readable prefix ("gct_…") and its
+// NewSecret returns a random secret with a readable prefix ("gct_…") and its
 // SHA-256 hash for storage. Secrets are 256-bit random values, so a fast
 // hash is enough: there is nothing to brute-force.
-func newSecret(prefix string) (secret, hash string) {
+func NewSecret(prefix string) (secret, hash string) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	secret = prefix + base64.RawURLEncoding.EncodeToString(b)
-	return secret, hashSecret(secret)
+	return secret, HashSecret(secret)
 }
 
-func hashSecret(s string) string {
+// HashSecret returns the SHA-256 hash (hex) a secret from NewSecret is stored
+// and looked up by.
+func HashSecret(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // roles the authorization table covers: the four roles, an operator's
@@ -38,6 +39,21 @@ func checkBody(name string) map[string]any {
 	return b
 }
 
+func routeBody(name string) map[string]any {
+	b := map[string]any{"spec": map[string]any{"matchers": []string{`service="chk"`}, "group_wait": "10s"}}
+	if name != "" {
+		b["name"] = name
+	}
+	return b
+}
+
+func silenceBody() any {
+	return map[string]any{"matchers": []string{`service="chk"`}, "ends_at": time.Now().Add(time.Hour), "comment": "deploying"}
+}
+
+// silenceIDs are the ids of the silences made for each role.
+var silenceIDs = map[string]string{}
+
 func svcBody(name string) any {
 	return map[string]any{"name": name, "owner": "payments", "tier": 2}
 }
@@ -60,6 +76,24 @@ func windowBody(name string, services ...string) map[string]any {
 		b["name"] = name
 	}
 	return b
+}
+
+func alertBody(dedupKey string) any {
+	return map[string]any{"labels": map[string]string{"alertname": "Manual"}, "dedup_key": dedupKey, "service": "chk", "summary": "raised by hand"}
+}
+
+// receiverBody is a receiver of the payments team with a webhook to a
+// loopback port nothing listens on (test deliveries fail there, quietly).
+func receiverBody(name string) map[string]any {
+	b := map[string]any{"owner": "payments", "channels": []any{map[string]any{"webhook": map[string]any{"url": "http://127.0.0.1:9/hook"}}}}
+	if name != "" {
+		b["name"] = name
+	}
+	return b
+}
+
+func integrationBody(name string) any {
+	return map[string]any{"name": name, "type": "webhook", "service": "chk"}
 }
 
 var routes = []route{
@@ -133,6 +167,39 @@ var routes = []route{
 	{"PUT", "/maintenance-windows/mw-%s", func(r string) any { return windowBody("", "chk") }, writers},
 	{"DELETE", "/maintenance-windows/mw-%s", nil, writers},
 
+	{"GET", "/alert-routes", nil, everyone},
+	{"GET", "/alert-routes/ar-%s", nil, everyone},
+	{"POST", "/alert-routes", func(r string) any { return routeBody("new-ar-" + r) }, operators},
+	{"PUT", "/alert-routes/ar-%s", func(r string) any { return routeBody("") }, operators},
+	{"DELETE", "/alert-routes/ar-%s", nil, operators},
+	{"POST", "/alert-routes/test", func(r string) any { return map[string]any{"labels": map[string]string{"service": "chk"}} }, everyone},
+	{"GET", "/inhibit-rules", nil, everyone},
+	{"GET", "/silences", nil, everyone},
+	{"POST", "/silences", func(r string) any { return silenceBody() }, writers},
+	{"POST", "/silences/preview", func(r string) any { return map[string]any{"matchers": []string{`service="chk"`}} }, everyone},
+	{"DELETE", "/silences/sil-%s", nil, writers},
+
+	{"GET", "/enroll-tokens", nil, everyone},
+	{"POST", "/enroll-tokens", func(r string) any { return map[string]any{"name": "new-et-" + r, "location": "eu"} }, operators},
+	{"DELETE", "/enroll-tokens/et-%s", nil, operators},
+	{"GET", "/agents", nil, everyone},
+	{"DELETE", "/agents/ag-%s", nil, operators},
+
+	{"GET", "/alerts", nil, everyone},
+	{"GET", "/alerts/al-%s", nil, everyone},
+	{"POST", "/alerts", func(r string) any { return alertBody("al-" + r) }, writers},
+	{"GET", "/integrations", nil, everyone},
+	{"POST", "/integrations", func(r string) any { return integrationBody("new-in-" + r) }, writers},
+	{"DELETE", "/integrations/in-%s", nil, writers},
+
+	{"GET", "/receivers", nil, everyone},
+	{"GET", "/receivers/rc-%s", nil, everyone},
+	{"POST", "/receivers", func(r string) any { return receiverBody("new-rc-" + r) }, writers},
+	{"PUT", "/receivers/rc-%s", func(r string) any { return receiverBody("") }, writers},
+	{"POST", "/receivers/rc-%s/test", nil, writers},
+	{"DELETE", "/receivers/rc-%s", nil, writers},
+	{"GET", "/deliveries", nil, everyone},
+	{"GET", "/deliveries?status=failed&receiver=rc-admin", nil, everyone},
 	{"GET", "/audit", nil, auditors},
 	{"GET", "/audit/verify", nil, auditors},
 	{"GET", "/kinds", nil, everyone},
@@ -175,6 +242,16 @@ func TestAuthorization(t *testing.T) {
 		admin.must(201, "POST", "/api/v1/maintenance-windows", windowBody("mw-"+r, "chk"), nil)
 		admin.must(201, "POST", "/api/v1/status-pages", pageBody("sp-"+r), nil)
 		admin.must(201, "POST", "/api/v1/status-pages/sp-"+r+"/notices", noticeBody(), nil)
+		admin.must(201, "POST", "/api/v1/alert-routes", routeBody("ar-"+r), nil)
+		var sil struct{ ID string }
+		admin.must(201, "POST", "/api/v1/silences", silenceBody(), &sil)
+		silenceIDs[r] = sil.ID
+		var et struct{ Secret string }
+		admin.must(201, "POST", "/api/v1/enroll-tokens", map[string]any{"name": "et-" + r, "location": "eu"}, &et)
+		admin.must(201, "POST", "/api/agent/v1/enroll", map[string]any{"token": et.Secret, "name": "ag-" + r, "protocol": 1}, nil)
+		admin.must(200, "POST", "/api/v1/alerts", alertBody("al-"+r), nil)
+		admin.must(201, "POST", "/api/v1/integrations", integrationBody("in-"+r), nil)
+		admin.must(201, "POST", "/api/v1/receivers", receiverBody("rc-"+r), nil)
 		if c := clients[r]; r != "anonymous" && r != "readtoken" {
 			c.must(201, "POST", "/api/v1/tokens", map[string]any{"name": "tok-" + r}, nil)
 		}
@@ -183,13 +260,20 @@ func TestAuthorization(t *testing.T) {
 	clients["admin"].must(201, "POST", "/api/v1/tokens", map[string]any{"name": "tok-anonymous"}, nil)
 
 	covered := map[string]bool{}
-	for _, rt := range routes {
+	// A delivery's id is known only now.
+	var sent struct{ Deliveries []string }
+	admin.must(202, "POST", "/api/v1/receivers/rc-admin/test", nil, &sent)
+	table := append(slices.Clone(routes), route{"GET", "/deliveries/" + sent.Deliveries[0], nil, everyone})
+	for _, rt := range table {
 		key := strings.ReplaceAll(strings.ReplaceAll(rt.path, "/documents/services", "/documents/{kind}"), "/notices/1", "/notices/{number}")
+		key = strings.ReplaceAll(key, "/deliveries/"+sent.Deliveries[0], "/deliveries/{id}")
+		key = strings.ReplaceAll(key, "/silences/sil-%s", "/silences/{id}")
 		covered[rt.method+" "+templatePath.ReplaceAllString(key, "/{name}")] = true
 		for _, role := range roles {
 			path := rt.path
 			if strings.Contains(path, "%s") {
 				path = fmt.Sprintf(path, role)
+				path = strings.ReplaceAll(path, "/silences/sil-"+role, "/silences/"+silenceIDs[role])
 			}
 			var body any
 			if rt.body != nil {

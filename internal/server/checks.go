@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,14 +30,9 @@ func (s *Server) startChecks(ctx context.Context) error {
 	if err := s.MaintenanceCache.Start(ctx); err != nil {
 		return fmt.Errorf("maintenance windows: %w", err)
 	}
-	ro := check.RunnerOptions{Clock: s.opts.Clock, Logger: s.log, Muter: s.MaintenanceCache}
+	ro := check.RunnerOptions{Clock: s.opts.Clock, Logger: s.log, Muter: s.MaintenanceCache, Sink: s.Alerts}
 	if s.DB.Engine == db.Postgres {
-		holder := s.opts.Holder
-		if holder == "" {
-			host, _ := os.Hostname()
-			holder = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), db.NewID().String()[:8])
-		}
-		s.Leases = check.NewLeases(s.DB, s.opts.Clock, holder, check.LeaseOptions{Logger: s.log, TTL: s.opts.LeaseTTL})
+		s.Leases = check.NewLeases(s.DB, s.opts.Clock, s.holder(), check.LeaseOptions{Logger: s.log, TTL: s.opts.LeaseTTL})
 		if err := s.Leases.Start(ctx); err != nil {
 			return fmt.Errorf("check leases: %w", err)
 		}

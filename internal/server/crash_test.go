@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"groundcrew.dev/groundcrew/internal/config"
+	"groundcrew.dev/groundcrew/internal/secret"
 	"groundcrew.dev/groundcrew/internal/server"
 )
 
@@ -32,7 +33,7 @@ func serveChild() {
 		dsn = "sqlite://" + filepath.Join(dir, "groundcrew.db")
 	}
 	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, Database: dsn, LogFormat: "text", LogLevel: "error", BaseURL: "http://127.0.0.1:0"}
-	srv := server.New(cfg, server.Options{Out: io.Discard, LeaseTTL: testLeaseTTL, CheckLimits: testCheckLimits})
+	srv := server.New(cfg, server.Options{Out: io.Discard, LeaseTTL: testLeaseTTL, CheckLimits: testCheckLimits, Getenv: os.Getenv})
 	if err := srv.Start(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -47,7 +48,7 @@ func startChild(t *testing.T, dir string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	os.Remove(filepath.Join(dir, "url"))
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "GROUNDCREW_TEST_CHILD=serve", "GROUNDCREW_TEST_DIR="+dir, "GROUNDCREW_ADMIN_PASSWORD="+adminPassword)
+	cmd.Env = append(os.Environ(), "GROUNDCREW_TEST_CHILD=serve", "GROUNDCREW_TEST_DIR="+dir, "GROUNDCREW_ADMIN_PASSWORD="+adminPassword, secret.KeyEnv+"="+testSecretKey)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

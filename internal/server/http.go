@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"groundcrew.dev/groundcrew/internal/alert"
 	"groundcrew.dev/groundcrew/internal/api"
 	"groundcrew.dev/groundcrew/internal/statuspage"
 	"groundcrew.dev/groundcrew/internal/ui"
@@ -26,8 +27,9 @@ func (s *Server) handler() http.Handler {
 	root := http.NewServeMux()
 
 	apiMux := routeMux{http.NewServeMux()}
-	api.New(apiMux, api.Config{DB: s.DB, Identity: s.Identity, Catalog: s.Catalog, Registry: s.Registry, Checks: s.Checks,
-		StatusPages: s.StatusPages, Maintenance: s.Maintenance, Logger: s.log, Version: Version, BaseURL: s.baseURL()})
+	apiV1 := api.New(apiMux, api.Config{DB: s.DB, Identity: s.Identity, Catalog: s.Catalog, Registry: s.Registry, Checks: s.Checks,
+		StatusPages: s.StatusPages, Maintenance: s.Maintenance, Fleet: s.Fleet, Notify: s.Notify, Logger: s.log, Version: Version, BaseURL: s.baseURL()})
+	apiV1.RegisterAlerts(s.Alerts)
 	var apiHandler http.Handler = apiMux
 	apiHandler = api.Authenticate(s.Identity, s.log, apiHandler)
 	apiHandler = api.WithRequest(apiHandler)
@@ -35,6 +37,10 @@ func (s *Server) handler() http.Handler {
 	root.Handle(api.Prefix+"/", apiHandler)
 	root.HandleFunc(api.Prefix+"/ping/{secret}", s.ping)
 	root.HandleFunc(api.Prefix+"/ping/{secret}/fail", s.ping)
+	// Alert ingestion (Alertmanager, PagerDuty-style, webhooks): integration keys, not user tokens.
+	alert.NewHandler(s.Alerts).Register(root)
+	// The agent protocol: agents authenticate with their own credential.
+	root.Handle(api.AgentPrefix+"/", api.Timeout(apiTimeout, api.AgentProtocol(s.Fleet, s.Checks, s.log)))
 
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

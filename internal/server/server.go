@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
+	"groundcrew.dev/groundcrew/internal/alert"
 	"groundcrew.dev/groundcrew/internal/api"
 	"groundcrew.dev/groundcrew/internal/apply"
 	"groundcrew.dev/groundcrew/internal/catalog"
@@ -26,9 +27,12 @@ import (
 	"groundcrew.dev/groundcrew/internal/clock"
 	"groundcrew.dev/groundcrew/internal/config"
 	"groundcrew.dev/groundcrew/internal/db"
+	"groundcrew.dev/groundcrew/internal/fleet"
 	"groundcrew.dev/groundcrew/internal/identity"
 	"groundcrew.dev/groundcrew/internal/jobs"
 	"groundcrew.dev/groundcrew/internal/maintenance"
+	"groundcrew.dev/groundcrew/internal/notify"
+	"groundcrew.dev/groundcrew/internal/secret"
 	"groundcrew.dev/groundcrew/internal/statuspage"
 )
 
@@ -53,14 +57,16 @@ type Options struct {
 
 // Server is a running groundcrew server.
 type Server struct {
-	cfg      config.Config
-	opts     Options
-	log      *slog.Logger
-	DB       *db.DB
-	Identity *identity.Service
-	Catalog  *catalog.Catalog
-	Registry *apply.Registry
-	Checks   *check.Service
+	cfg  config.Config
+	opts Options
+	// holderName names this replica in leases; see holder.
+	holderName string
+	log        *slog.Logger
+	DB         *db.DB
+	Identity   *identity.Service
+	Catalog    *catalog.Catalog
+	Registry   *apply.Registry
+	Checks     *check.Service
 	// StatusPages manages the public status pages.
 	StatusPages *statuspage.Service
 	// Maintenance manages maintenance windows; MaintenanceCache holds them
@@ -68,12 +74,21 @@ type Server struct {
 	Maintenance      *maintenance.Service
 	MaintenanceCache *maintenance.Cache
 	Runner           *check.Runner
-	Leases           *check.Leases
-	Jobs             *jobs.Runner
-	metrics          *prometheus.Registry
-	http             *http.Server
-	ln               net.Listener
-	done             chan error
+	// Alerts stores and ingests alerts; AlertSweeper resolves the expired.
+	Alerts       *alert.Service
+	AlertSweeper *alert.Sweeper
+	// Dispatcher routes, groups and notifies alerts (one replica at a time).
+	Dispatcher *alert.Dispatcher
+	// Fleet manages agent enrollment and the agents.
+	Fleet *fleet.Service
+	// Notify manages notification receivers and sends deliveries.
+	Notify  *notify.Service
+	Leases  *check.Leases
+	Jobs    *jobs.Runner
+	metrics *prometheus.Registry
+	http    *http.Server
+	ln      net.Listener
+	done    chan error
 }
 
 // New returns a server for cfg; Start runs it.
@@ -131,6 +146,23 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	apply.RegisterMaintenance(s.Registry, s.Maintenance)
 	s.StatusPages = statuspage.NewService(s.DB, s.opts.Clock, s.Catalog, statuspage.Options{Logger: s.log, Schedule: s.Maintenance})
 	apply.RegisterStatusPages(s.Registry, s.StatusPages)
+	s.Alerts = alert.NewService(s.DB, s.opts.Clock, s.Catalog, s.Identity, alert.Options{Logger: s.log})
+	s.Fleet = fleet.NewService(s.DB, s.opts.Clock, fleet.Options{Logger: s.log})
+	box, err := secret.Load(s.opts.Getenv, s.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if err = secret.CheckShared(ctx, s.DB, box); err != nil {
+		return err
+	}
+	s.Notify = notify.NewService(s.DB, s.opts.Clock, box, s.Identity, notify.ServiceOptions{Logger: s.log})
+	s.Notify.SetFailureSink(s.Alerts) // a notification lost for good raises an alert
+	apply.RegisterReceivers(s.Registry, s.Notify)
+	apply.RegisterAlerts(s.Registry, s.Alerts, func() {
+		if s.Dispatcher != nil {
+			s.Dispatcher.Wake()
+		}
+	})
 
 	setup, err := s.Identity.Bootstrap(ctx, s.opts.Getenv("GROUNDCREW_ADMIN_PASSWORD"))
 	if err != nil {
@@ -169,6 +201,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		s.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		s.ln = tls.NewListener(s.ln, s.http.TLSConfig)
 	}
+	s.startAlerts(ctx)
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.http.Serve(s.ln) }()
 	s.banner(setup)
@@ -230,6 +263,7 @@ func (s *Server) startJobs(ctx context.Context) error {
 	river.AddWorker(workers, &cleanupWorker{ids: s.Identity, log: s.log})
 	river.AddWorker(workers, &auditVerifyWorker{db: s.DB, log: s.log})
 	river.AddWorker(workers, &checkRetentionWorker{s: s})
+	river.AddWorker(workers, s.Notify.Worker())
 	var err error
 	s.Jobs, err = jobs.New(s.DB, jobs.Options{
 		Logger:  s.log,
@@ -249,6 +283,7 @@ func (s *Server) startJobs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.Notify.SetJobs(s.Jobs)
 	// Jobs live until Shutdown, not until the start-up context ends.
 	return s.Jobs.Start(context.WithoutCancel(ctx))
 }
@@ -277,6 +312,14 @@ func (s *Server) cleanup(ctx context.Context) error {
 	if s.Runner != nil {
 		err = errors.Join(err, s.Runner.Stop(ctx))
 		s.Runner = nil
+	}
+	if s.Dispatcher != nil {
+		s.Dispatcher.Stop(ctx)
+		s.Dispatcher = nil
+	}
+	if s.AlertSweeper != nil {
+		err = errors.Join(err, s.AlertSweeper.Stop(ctx))
+		s.AlertSweeper = nil
 	}
 	if s.MaintenanceCache != nil {
 		err = errors.Join(err, s.MaintenanceCache.Stop(ctx))

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,10 +16,14 @@ import (
 
 	"groundcrew.dev/groundcrew/internal/config"
 	"groundcrew.dev/groundcrew/internal/db/dbtest"
+	"groundcrew.dev/groundcrew/internal/secret"
 	"groundcrew.dev/groundcrew/internal/server"
 )
 
 const adminPassword = "admin-password-for-tests"
+
+// testSecretKey is the secret key of every test server (32 zero bytes).
+var testSecretKey = base64.StdEncoding.EncodeToString(make([]byte, 32))
 
 // startServer runs a real server on a random loopback port against dsn
 // ("" for a fresh SQLite database) and returns its URL.
@@ -38,8 +43,11 @@ func startServerWith(t *testing.T, dsn string) string {
 	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, Database: dsn, LogFormat: "text", LogLevel: "error", BaseURL: "http://127.0.0.1:0"}
 	srv := server.New(cfg, server.Options{
 		Getenv: func(k string) string {
-			if k == "GROUNDCREW_ADMIN_PASSWORD" {
+			switch k {
+			case "GROUNDCREW_ADMIN_PASSWORD":
 				return adminPassword
+			case secret.KeyEnv: // replicas share the key
+				return testSecretKey
 			}
 			return ""
 		},

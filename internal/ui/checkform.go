@@ -24,7 +24,7 @@ import (
 // setting it did not show would be lost on saving.
 var checkInputs = []string{
 	"name", "display_name", "service", "environment", "type", "parent", "labels",
-	"interval", "timeout", "retries", "confirm.down", "confirm.up", "locations", "paused",
+	"interval", "timeout", "retries", "confirm.down", "confirm.up", "locations", "min_failing_locations", "paused",
 	"http.url", "http.method", "http.headers", "http.body", "http.redirects", "http.tls_skip_verify",
 	"http.max_redirects", "http.max_body_bytes", "http.ca_file", "http.client_cert_file", "http.client_key_file",
 	"tcp.address", "tcp.send", "tcp.expect", "tcp.tls", "tcp.tls_skip_verify",
@@ -124,6 +124,9 @@ func formFromCheck(c check.Check) checkForm {
 	v["retries"] = strconv.Itoa(c.Retries)
 	v["confirm.down"], v["confirm.up"] = strconv.Itoa(c.Confirm.Down), strconv.Itoa(c.Confirm.Up)
 	set("locations", strings.Join(c.Locations, ", "))
+	if c.MinFailingLocations > 0 {
+		v["min_failing_locations"] = strconv.Itoa(c.MinFailingLocations)
+	}
 	flag("paused", c.Paused)
 	if h := c.HTTP; h != nil {
 		set("http.url", h.URL)
@@ -257,6 +260,7 @@ func (f checkForm) input() (in check.Input, rename map[string]string, err error)
 		return in, nil, p.err
 	}
 	in.Timeout, in.Retries, in.Locations = p.duration("timeout"), p.number("retries"), splitList(v["locations"])
+	in.MinFailingLocations = p.number("min_failing_locations")
 	switch in.Type {
 	case probe.HTTP:
 		in.HTTP = &probe.HTTPSpec{URL: v["http.url"], Method: v["http.method"], Headers: p.pairs("http.headers", ":", "Name: value"),

@@ -270,7 +270,7 @@ func (g *Group) Flush(now time.Time) Notification {
 type GroupState struct {
 	FirstAt    time.Time             `json:"first_at"` // the group_wait tick
 	Notified   bool                  `json:"notified"`
-	LastAt     time.Time             `json:"last_at,omitzero"`     // the last notification
+	LastAt     time.Time             `json:"last_at,omitzero"`      // the last notification
 	LastFiring []matcher.Fingerprint `json:"last_firing,omitempty"` // firing in the last notification, sorted
 }
 
