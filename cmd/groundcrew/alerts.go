@@ -129,7 +129,7 @@ func (c *cli) newAlertsCmd() *cobra.Command {
 		Aliases: []string{"alert"},
 		Short:   "List and show alerts",
 	}
-	cmd.AddCommand(c.newAlertsListCmd(), c.newAlertsShowCmd())
+	cmd.AddCommand(c.newAlertsListCmd(), c.newAlertsShowCmd(), c.newRouteTestCmd())
 	return cmd
 }
 

@@ -36,7 +36,7 @@ func addClientCommands(root *cobra.Command, e *env) {
 	c := &cli{env: e}
 	for _, cmd := range []*cobra.Command{
 		c.newApplyCmd(), c.newGetCmd(), c.newAuditCmd(), c.newTokenCmd(), c.newWhoAmICmd(), c.newLogoutCmd(), c.newAgentCmd(),
-		c.newIntegrationsCmd(), c.newAlertsCmd(),
+		c.newIntegrationsCmd(), c.newAlertsCmd(), c.newSilenceCmd(),
 	} {
 		c.connFlags(cmd, true)
 		root.AddCommand(cmd)

@@ -78,7 +78,15 @@ func TestRunner_MutedDuringMaintenance(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer r.Stop(context.Background())
-		waitFor(t, "both checks down", 10*time.Second, func() bool { return len(sink.get("api-port")) > 0 && len(sink.get("db-port")) > 0 })
+		// The sink hears of a change inside the flush's transaction: wait
+		// for the commit too before reading what was stored.
+		waitFor(t, "both checks down", 10*time.Second, func() bool {
+			if len(sink.get("api-port")) == 0 || len(sink.get("db-port")) == 0 {
+				return false
+			}
+			stored, err := f.svc.Events(f.sys, "api-port", 10)
+			return err == nil && len(stored) > 0
+		})
 
 		api := sink.get("api-port")[0]
 		if api.To != check.Down || api.Alertable || !strings.HasSuffix(api.Reason, " (muted: maintenance api-deploy)") || !strings.Contains(api.Reason, "refused") {

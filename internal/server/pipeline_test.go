@@ -134,3 +134,53 @@ func testAlertPipeline(t *testing.T, base, ingestBase string) {
 		t.Fatalf("history = %v", kinds)
 	}
 }
+
+// TestAlertPipeline_KilledBeforeNotification kills the server (SIGKILL)
+// after an alert was accepted and before its group was notified; after a
+// restart the notification goes out, exactly once.
+func TestAlertPipeline_KilledBeforeNotification(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	var got received
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var m map[string]any
+		json.Unmarshal(body, &m)
+		got.mu.Lock()
+		got.bodies = append(got.bodies, m)
+		got.mu.Unlock()
+	}))
+	defer target.Close()
+
+	dir := t.TempDir()
+	cmd, base := startChild(t, dir)
+	admin := login(t, base, "admin", adminPassword, "write")
+	admin.must(201, "POST", "/api/v1/receivers", map[string]any{"name": "hook", "channels": []any{
+		map[string]any{"webhook": map[string]any{"url": target.URL}}}}, nil)
+	admin.must(201, "POST", "/api/v1/alert-routes", map[string]any{"name": "all", "spec": map[string]any{
+		"group_wait": "3s", "receivers": []string{"hook"}}}, nil)
+	var integ struct{ Key string }
+	admin.must(201, "POST", "/api/v1/integrations", map[string]any{"name": "prom", "type": "alertmanager"}, &integ)
+	body := fmt.Sprintf(`[{"labels":{"alertname":"DiskFull","instance":"db-1"},"startsAt":%q}]`, time.Now().UTC().Format(time.RFC3339Nano))
+	if code, _, data := ingest(t, base, "/api/v2/alerts", integ.Key, false, body); code != 200 {
+		t.Fatalf("POST /api/v2/alerts = %d %s", code, data)
+	}
+	// Accepted (stored); group_wait has not passed: kill.
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if n := len(got.all()); n != 0 {
+		t.Fatalf("%d notifications before the kill; the test needs the kill to come first", n)
+	}
+	startChild(t, dir)
+	waitFor(t, "the notification after the restart", 30*time.Second, func() bool { return len(got.all()) >= 1 })
+	time.Sleep(4 * time.Second) // a second one would have come by now
+	if n := len(got.all()); n != 1 {
+		t.Fatalf("%d notifications after the restart, want exactly 1", n)
+	}
+	if a := got.all()[0]; a["status"] != "firing" {
+		t.Fatalf("notification = %v", a)
+	}
+}
