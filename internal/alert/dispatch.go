@@ -606,7 +606,9 @@ func (d *Dispatcher) notification(g *group, receiver string, reason route.Reason
 	for i, a := range all {
 		na := notify.Alert{Status: notify.Firing, Labels: a.labels, Annotations: a.annotations, StartsAt: a.startsAt,
 			GeneratorURL: a.generatorURL, Fingerprint: a.fingerprint}
-		if i >= len(firing) {
+		if i < len(firing) {
+			na.Links = d.svc.ActionLinks(a.id, d.opts.Clock.Now())
+		} else {
 			na.Status = notify.Resolved
 			if a.endsAt != nil {
 				na.EndsAt = *a.endsAt

@@ -84,6 +84,9 @@ type Service struct {
 	opts   Options
 	log    *slog.Logger
 	limits *limiter
+
+	signer  Signer // signs action links; nil: notifications carry none
+	baseURL string
 }
 
 // NewService returns an alert service.

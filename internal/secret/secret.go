@@ -19,7 +19,9 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
 	"errors"
@@ -51,7 +53,8 @@ var ErrOpen = errors.New("secret: cannot open sealed value (tampered, or sealed 
 
 // Box seals and opens secrets with one key. Safe for concurrent use.
 type Box struct {
-	aead cipher.AEAD
+	aead    cipher.AEAD
+	signKey []byte // for Sign: derived from the key, never the key itself
 }
 
 // New returns a Box for key, which must be KeySize bytes.
@@ -67,7 +70,21 @@ func New(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret: %w", err)
 	}
-	return &Box{aead: aead}, nil
+	sk := sha256.Sum256(append([]byte("groundcrew signing key v1\x00"), key...))
+	return &Box{aead: aead, signKey: sk[:]}, nil
+}
+
+// Sign returns a MAC of msg (HMAC-SHA256 under a key derived from the
+// box's key, base64url): links that must not be forged carry it.
+func (b *Box) Sign(msg string) string {
+	m := hmac.New(sha256.New, b.signKey)
+	m.Write([]byte(msg))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Verify reports whether sig is Sign(msg), in constant time.
+func (b *Box) Verify(msg, sig string) bool {
+	return hmac.Equal([]byte(b.Sign(msg)), []byte(sig))
 }
 
 // Load returns the server's Box: the key from getenv(KeyEnv) when set,

@@ -189,3 +189,27 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestSignVerify(t *testing.T) {
+	a, _ := secret.New(make([]byte, secret.KeySize))
+	other := make([]byte, secret.KeySize)
+	other[0] = 1
+	b, _ := secret.New(other)
+	sig := a.Sign("ack/123/1700000000")
+	if !a.Verify("ack/123/1700000000", sig) {
+		t.Fatal("a signature does not verify with its own key")
+	}
+	for _, bad := range []struct{ msg, sig string }{
+		{"ack/124/1700000000", sig}, {"ack/123/1700000000", sig[:len(sig)-1]}, {"ack/123/1700000000", ""},
+	} {
+		if a.Verify(bad.msg, bad.sig) {
+			t.Errorf("Verify(%q, %q) = true", bad.msg, bad.sig)
+		}
+	}
+	if b.Verify("ack/123/1700000000", sig) {
+		t.Error("a signature verifies under another key")
+	}
+	if sealed, _ := a.Seal([]byte("x")); strings.Contains(sealed, sig) {
+		t.Error("signing must not reuse the sealing output")
+	}
+}

@@ -31,6 +31,7 @@ func (s *Server) holder() string {
 // notifications; on PostgreSQL one replica dispatches at a time.
 func (s *Server) startAlerts(ctx context.Context) {
 	s.AlertSweeper = s.Alerts.StartSweeper(ctx)
+	s.Alerts.SetLinks(s.box, s.baseURL()) // signed acknowledge/resolve links in notifications
 	opts := alert.DispatcherOptions{Clock: s.opts.Clock, Logger: s.log, ExternalURL: s.baseURL()}
 	if s.DB.Engine == db.Postgres {
 		// Several ticks long, or leadership would flap between replicas

@@ -39,6 +39,9 @@ func (s *Server) handler() http.Handler {
 	root.HandleFunc(api.Prefix+"/ping/{secret}/fail", s.ping)
 	// Alert ingestion (Alertmanager, PagerDuty-style, webhooks): integration keys, not user tokens.
 	alert.NewHandler(s.Alerts).Register(root)
+	// Signed acknowledge/resolve links from notifications: the signature
+	// is the credential.
+	root.Handle("/a/", s.Alerts.LinkHandler())
 	// The agent protocol: agents authenticate with their own credential.
 	root.Handle(api.AgentPrefix+"/", api.Timeout(apiTimeout, api.AgentProtocol(s.Fleet, s.Checks, s.log)))
 

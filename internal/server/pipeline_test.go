@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -101,6 +102,51 @@ func testAlertPipeline(t *testing.T, base, ingestBase string) {
 	if len(alerts) != 1 || alerts[0].(map[string]any)["labels"].(map[string]any)["alertname"] != "HighLatency" {
 		t.Fatalf("alerts = %v", first["alerts"])
 	}
+	// The notification carries a signed acknowledge link: opening it asks
+	// (mail scanners follow links), confirming acknowledges; a forged or
+	// altered one is refused.
+	links, _ := alerts[0].(map[string]any)["links"].(map[string]any)
+	ack, _ := links["acknowledge"].(string)
+	if !strings.Contains(ack, "/a/ack/") || !strings.Contains(ack, "sig=") {
+		t.Fatalf("acknowledge link = %q (links %v)", ack, links)
+	}
+	get := func(u string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, page := get(ack); code != 200 || !strings.Contains(page, "Acknowledge this alert?") || !strings.Contains(page, "p99 over 2s") {
+		t.Fatalf("GET acknowledge link = %d %s", code, page)
+	}
+	if code, _ := get(strings.Replace(ack, "sig=", "sig=x", 1)); code != 403 {
+		t.Fatalf("forged link = %d, want 403", code)
+	}
+	u, _ := url.Parse(ack)
+	resp, err := http.PostForm(u.Scheme+"://"+u.Host+u.Path, url.Values{"exp": {u.Query().Get("exp")}, "sig": {u.Query().Get("sig")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "Acknowledged") {
+		t.Fatalf("POST acknowledge = %d %s", resp.StatusCode, page)
+	}
+	var firing struct {
+		Items []struct {
+			ID             string
+			AcknowledgedAt *time.Time `json:"acknowledged_at"`
+		}
+	}
+	admin.must(200, "GET", "/api/v1/alerts?status=firing", nil, &firing)
+	if len(firing.Items) != 1 || firing.Items[0].AcknowledgedAt == nil {
+		t.Fatalf("after the acknowledge link: %+v", firing.Items)
+	}
+
 	// Sent again by Prometheus: a refresh, not a second notification.
 	post(time.Now().Add(5 * time.Minute))
 	time.Sleep(2500 * time.Millisecond)

@@ -61,6 +61,7 @@ type Server struct {
 	opts Options
 	// holderName names this replica in leases; see holder.
 	holderName string
+	box        *secret.Box // seals secrets, signs links
 	log        *slog.Logger
 	DB         *db.DB
 	Identity   *identity.Service
@@ -155,6 +156,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err = secret.CheckShared(ctx, s.DB, box); err != nil {
 		return err
 	}
+	s.box = box
 	s.Notify = notify.NewService(s.DB, s.opts.Clock, box, s.Identity, notify.ServiceOptions{Logger: s.log})
 	s.Notify.SetFailureSink(s.Alerts) // a notification lost for good raises an alert
 	apply.RegisterReceivers(s.Registry, s.Notify)
