@@ -2,12 +2,10 @@ package statuspage_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"regexp"
 	"testing"
 
 	"groundcrew.dev/groundcrew/internal/apply"
+	"groundcrew.dev/groundcrew/internal/apply/applytest"
 	"groundcrew.dev/groundcrew/internal/catalog"
 	"groundcrew.dev/groundcrew/internal/check"
 	"groundcrew.dev/groundcrew/internal/clock"
@@ -16,8 +14,6 @@ import (
 	"groundcrew.dev/groundcrew/internal/identity"
 	"groundcrew.dev/groundcrew/internal/statuspage"
 )
-
-var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
 
 // TestDocsAndExample applies the YAML of docs/status-pages.md and
 // examples/status-pages.yaml over the example catalog and checks, then
@@ -31,45 +27,13 @@ func TestDocsAndExample(t *testing.T) {
 		apply.RegisterCore(reg, ids, cat)
 		apply.RegisterChecks(reg, check.NewService(d, clock.Real{}, cat, check.Options{}))
 		apply.RegisterStatusPages(reg, statuspage.NewService(d, clock.Real{}, cat, statuspage.Options{}))
-		var docs []apply.Document
-		for _, f := range []string{"teams.yaml", "environments.yaml", "services.yaml", "checks.yaml", "status-pages.yaml"} {
-			ds, err := apply.ReadPaths(filepath.Join("../../examples", f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			docs = append(docs, ds...)
-		}
-		md, err := os.ReadFile("../../docs/status-pages.md")
-		if err != nil {
-			t.Fatal(err)
-		}
-		blocks := yamlBlock.FindAllSubmatch(md, -1)
-		if len(blocks) == 0 {
-			t.Fatal("docs/status-pages.md has no YAML")
-		}
-		for _, b := range blocks {
-			ds, err := apply.Parse("docs/status-pages.md", b[1])
-			if err != nil {
-				t.Fatal(err)
-			}
-			docs = append(docs, ds...)
-		}
+		docs := applytest.Examples(t, "../../examples", "teams.yaml", "environments.yaml", "services.yaml", "checks.yaml", "status-pages.yaml")
+		docs = append(docs, applytest.DocsYAML(t, "../../docs/status-pages.md", "")...)
 		if _, err := reg.Apply(ctx, docs, apply.Options{}); err != nil {
 			t.Fatalf("apply the examples and the docs: %v", err)
 		}
-		k, _ := reg.Lookup("status-pages")
-		exported, err := k.Export(ctx)
-		if err != nil || len(exported) != 2 {
-			t.Fatalf("export = %d documents, %v; want 2", len(exported), err)
-		}
-		res, err := reg.Apply(ctx, exported, apply.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range res.Changes {
-			if c.Action != "unchanged" {
-				t.Errorf("re-applying the export: %s/%s %s, want unchanged", c.Kind, c.Name, c.Action)
-			}
+		if n := applytest.ExportUnchanged(t, ctx, reg, "status-pages"); n != 2 {
+			t.Fatalf("exported %d status pages, want 2", n)
 		}
 	})
 }
