@@ -7,6 +7,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,6 +32,10 @@ type Config struct {
 	// CheckRetention is how long raw check results are kept (hourly and
 	// daily rollups stay for uptime); "14d", "72h".
 	CheckRetention string `yaml:"check_retention"`
+	// TrustedProxies lists the addresses or CIDR ranges of reverse
+	// proxies whose X-Forwarded-For is believed ("10.0.0.0/8,::1");
+	// empty: none, the peer address is the client's.
+	TrustedProxies string `yaml:"trusted_proxies"`
 	File           string `yaml:"-"` // the YAML file read, if any
 }
 
@@ -53,6 +58,7 @@ var settings = []setting{
 	{"log-format", "GROUNDCREW_LOG_FORMAT", "log format: text or json", func() string { return "text" }, func(c *Config) *string { return &c.LogFormat }},
 	{"log-level", "GROUNDCREW_LOG_LEVEL", "log level: debug, info, warn or error", func() string { return "info" }, func(c *Config) *string { return &c.LogLevel }},
 	{"check-retention", "GROUNDCREW_CHECK_RETENTION", "how long raw check results are kept, e.g. 14d or 72h (rollups stay)", func() string { return "14d" }, func(c *Config) *string { return &c.CheckRetention }},
+	{"trusted-proxies", "GROUNDCREW_TRUSTED_PROXIES", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For to believe", func() string { return "" }, func(c *Config) *string { return &c.TrustedProxies }},
 }
 
 // Bind registers the serve flags on fs, plus --config.
@@ -123,6 +129,9 @@ func (c *Config) validate() error {
 	if _, err := c.CheckRetentionDuration(); err != nil {
 		return err
 	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		return err
+	}
 	if c.BaseURL == "" {
 		scheme := "http"
 		if c.TLSCert != "" {
@@ -160,4 +169,26 @@ func (c *Config) CheckRetentionDuration() (time.Duration, error) {
 		return d, nil
 	}
 	return 0, fmt.Errorf("config: check retention %q: want days such as 14d, or a duration of at least 1h", s)
+}
+
+// TrustedProxyPrefixes parses TrustedProxies: addresses (a single host)
+// or CIDR ranges, comma-separated.
+func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(c.TrustedProxies, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("config: trusted proxy %q: want an address or a CIDR range such as 10.0.0.0/8", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

@@ -62,6 +62,8 @@ func (s *Server) handler() http.Handler {
 
 	var h http.Handler = root
 	h = s.instrument(h)
+	trusted, _ := s.cfg.TrustedProxyPrefixes() // validated when the config was resolved
+	h = realClient(trusted, h)
 	cop := http.NewCrossOriginProtection()
 	h = cop.Handler(h)
 	return h
