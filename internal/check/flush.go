@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/bits"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"weak"
 
 	"groundcrew.dev/groundcrew/internal/db"
 )
@@ -271,41 +269,9 @@ func (c *stmtCache) lookup(q *bulkQuery, rows int) *sql.Stmt {
 	return c.stmt(stmtKey{q, rows})
 }
 
-// flushCaches maps each open database to its flush statements. It is
-// keyed weakly, so a database nobody uses any more is forgotten and its
-// statements closed. (The cache belongs in the Runner; it lives here
-// because the runner's fields are not this change's to edit.)
-var flushCaches struct {
-	mu sync.Mutex
-	m  map[weak.Pointer[db.DB]]*stmtCache
-}
-
-// flushStmts returns the statement cache of d, creating it on first use.
-// Safe for concurrent use.
-func flushStmts(d *db.DB) *stmtCache {
-	k := weak.Make(d)
-	flushCaches.mu.Lock()
-	defer flushCaches.mu.Unlock()
-	if c := flushCaches.m[k]; c != nil {
-		return c
-	}
-	if flushCaches.m == nil {
-		flushCaches.m = map[weak.Pointer[db.DB]]*stmtCache{}
-	}
-	c := newStmtCache(d.Writer(), flushChunk, d.Engine == db.SQLite)
-	flushCaches.m[k] = c
-	runtime.AddCleanup(d, forgetFlushStmts, k)
-	return c
-}
-
-func forgetFlushStmts(k weak.Pointer[db.DB]) {
-	flushCaches.mu.Lock()
-	c := flushCaches.m[k]
-	delete(flushCaches.m, k)
-	flushCaches.mu.Unlock()
-	if c != nil {
-		c.close()
-	}
+// newFlushStmts returns the statement cache of a runner over d.
+func newFlushStmts(d *db.DB) *stmtCache {
+	return newStmtCache(d.Writer(), flushChunk, d.Engine == db.SQLite)
 }
 
 // appendConditions appends the JSON of cs to b, byte for byte what

@@ -375,11 +375,3 @@ func TestRollups_PerCheckHourAndDay(t *testing.T) {
 		t.Errorf("rollups (-want +got):\n%s", diff)
 	}
 }
-
-func TestFlushStmts_OnePerDatabase(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T, d *db.DB) {
-		if a, b := flushStmts(d), flushStmts(d); a != b {
-			t.Fatal("two caches for one database")
-		}
-	})
-}

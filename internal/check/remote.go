@@ -132,7 +132,7 @@ func (s *Service) Report(ctx context.Context, location string, rs []Result) (int
 		return 0, nil
 	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := insertResults(ctx, tx, kept); err != nil {
+		if err := writeResults(ctx, tx, nil, kept); err != nil { // multi-row, not prepared (reports come now and then)
 			return err
 		}
 		for _, r := range kept {

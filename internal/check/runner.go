@@ -83,7 +83,8 @@ type Runner struct {
 
 	pendMu  sync.Mutex
 	pending []Result
-	slots   *slots // results of several locations waiting for their slot's other locations; flush's own
+	slots   *slots     // results of several locations waiting for their slot's other locations; flush's own
+	stmts   *stmtCache // the flush's prepared statements
 	dropped atomic.Uint64
 	flushed chan struct{} // closed and replaced after each flush
 
@@ -120,7 +121,7 @@ func NewRunner(d *db.DB, opts RunnerOptions) *Runner {
 		opts.Prober = probe.NewProber(probe.Options{})
 	}
 	r := &Runner{db: d, opts: opts, log: opts.Logger, prober: opts.Prober, reload: make(chan struct{}, 1),
-		checks: map[string]*runnable{}, states: map[uuid.UUID]State{}, names: map[string]uuid.UUID{}, flushed: make(chan struct{}), slots: newSlots()}
+		checks: map[string]*runnable{}, states: map[uuid.UUID]State{}, names: map[string]uuid.UUID{}, flushed: make(chan struct{}), slots: newSlots(), stmts: newFlushStmts(d)}
 	r.sched = sched.New(sched.Options{Clock: opts.Clock, Concurrency: opts.Concurrency, Run: r.run, Owns: opts.Owns, Logger: opts.Logger})
 	return r
 }
@@ -157,7 +158,9 @@ func (r *Runner) Stop(ctx context.Context) error {
 	err := r.sched.Stop(ctx)
 	r.cancel()
 	<-r.done
-	return errors.Join(err, r.flush(context.WithoutCancel(ctx)))
+	err = errors.Join(err, r.flush(context.WithoutCancel(ctx)))
+	r.stmts.close()
+	return err
 }
 
 // Stats returns the scheduler's statistics.
@@ -474,7 +477,7 @@ func (r *Runner) flush(ctx context.Context) error {
 				ids = append(ids, pid)
 			}
 		}
-		stored, err := loadStates(ctx, tx, flushStmts(r.db), ids)
+		stored, err := loadStates(ctx, tx, r.stmts, ids)
 		if err != nil {
 			return err
 		}
@@ -511,13 +514,13 @@ func (r *Runner) flush(ctx context.Context) error {
 				events = append(events, e)
 			}
 		}
-		if err := writeResults(ctx, tx, flushStmts(r.db), r.raw(kept, rawMulti)); err != nil {
+		if err := writeResults(ctx, tx, r.stmts, r.raw(kept, rawMulti)); err != nil {
 			return err
 		}
-		if err := saveRollups(ctx, tx, flushStmts(r.db), rollups(kept)); err != nil {
+		if err := saveRollups(ctx, tx, r.stmts, rollups(kept)); err != nil {
 			return err
 		}
-		if err := saveStates(ctx, tx, flushStmts(r.db), next); err != nil {
+		if err := saveStates(ctx, tx, r.stmts, next); err != nil {
 			return err
 		}
 		if err := deleteInbox(ctx, tx, consumed); err != nil {
