@@ -1,0 +1,49 @@
+package schedule
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
+
+// TestDocs checks that every YAML example in docs/oncall.md is a Schedule
+// document whose spec is valid, with no unknown fields.
+func TestDocs(t *testing.T) {
+	md, err := os.ReadFile("../../../docs/oncall.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := yamlBlock.FindAllSubmatch(md, -1)
+	if len(blocks) < 3 {
+		t.Fatalf("docs/oncall.md has %d YAML examples, want at least 3", len(blocks))
+	}
+	for i, b := range blocks {
+		var doc struct {
+			APIVersion string         `yaml:"apiVersion"`
+			Kind       string         `yaml:"kind"`
+			Metadata   map[string]any `yaml:"metadata"`
+			Spec       Spec           `yaml:"spec"`
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b[1]))
+		dec.KnownFields(true)
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("example %d: %v", i, err)
+		}
+		if doc.APIVersion != "groundcrew.dev/v1" || doc.Kind != "Schedule" {
+			t.Errorf("example %d: %s %s, want groundcrew.dev/v1 Schedule", i, doc.APIVersion, doc.Kind)
+		}
+		sc, err := New(doc.Spec)
+		if err != nil {
+			t.Errorf("example %d: %v", i, err)
+			continue
+		}
+		if ws := sc.Warnings(); len(ws) != 0 {
+			t.Errorf("example %d: warnings %v", i, ws)
+		}
+	}
+}
