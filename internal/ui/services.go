@@ -96,6 +96,7 @@ type serviceData struct {
 	Audit     []auditRow
 	AuditMore string // link to the full history
 	Health    serviceChecks
+	Alerts    serviceAlertList
 }
 
 func (u *UI) showService(w http.ResponseWriter, r *http.Request) error {
@@ -108,6 +109,9 @@ func (u *UI) showService(w http.ResponseWriter, r *http.Request) error {
 	d := serviceData{S: s, Managed: managedBy(s.Origin)}
 	d.CanEdit = u.canWriteOwned(ctx, s.Owner)
 	if d.Health, err = u.healthOf(ctx, s.Name); err != nil {
+		return err
+	}
+	if d.Alerts, err = u.firingAlertsOf(ctx, s.Name); err != nil {
 		return err
 	}
 	if a.Can(identity.PermReadAudit, uuid.Nil) {

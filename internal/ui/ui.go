@@ -24,24 +24,30 @@ import (
 	"strings"
 	"time"
 
+	"groundcrew.dev/groundcrew/internal/alert"
 	"groundcrew.dev/groundcrew/internal/catalog"
 	"groundcrew.dev/groundcrew/internal/check"
 	"groundcrew.dev/groundcrew/internal/clock"
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/errs"
 	"groundcrew.dev/groundcrew/internal/identity"
+	"groundcrew.dev/groundcrew/internal/notify"
 )
 
 //go:embed templates static
 var files embed.FS
 
 // Config holds what the UI needs. DB, Identity, Catalog and Checks are
-// required; a nil Logger discards, a nil Clock is the real clock.
+// required; a nil Logger discards, a nil Clock is the real clock. Without
+// Alerts the alerting pages say they are not found; without Notify the
+// deliveries page says notifications are off.
 type Config struct {
 	DB            *db.DB
 	Identity      *identity.Service
 	Catalog       *catalog.Catalog
 	Checks        *check.Service
+	Alerts        *alert.Service
+	Notify        *notify.Service
 	Logger        *slog.Logger
 	Version       string
 	Clock         clock.Clock
@@ -92,6 +98,7 @@ func New(cfg Config) http.Handler {
 	}
 	u.statics = hashStatics()
 	u.pages = u.parsePages()
+	addAlertPartials(u.pages)
 	return u.routes()
 }
 
@@ -126,6 +133,13 @@ func (u *UI) routes() http.Handler {
 	private("POST /checks/{name}/edit", u.updateCheck)
 	private("POST /checks/{name}/pause", u.pauseCheck)
 	private("POST /checks/{name}/ping-url", u.rotatePing)
+	private("GET /alerts", u.listAlerts)
+	private("GET /alerts/routes", u.showRoutes)
+	private("GET /alerts/deliveries", u.listDeliveries)
+	private("GET /alerts/{id}", u.showAlert)
+	private("GET /silences", u.listSilences)
+	private("POST /silences", u.createSilence)
+	private("POST /silences/{id}/expire", u.expireSilence)
 	private("GET /teams", u.listTeams)
 	private("GET /teams/{name}", u.showTeam)
 	private("GET /environments", u.listEnvironments)
