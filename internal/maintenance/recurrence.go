@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"groundcrew.dev/groundcrew/internal/wallclock"
+
 	// Embedded zone data, used only when the host has none: whether a
 	// window's time zone exists must not depend on which replica checks it.
 	_ "time/tzdata"
@@ -233,49 +235,8 @@ func civilDay(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// WallTime returns the instant, in UTC, at which the wall clock in loc
-// first shows the given date and time. A time the clock skips (the gap when summer time
-// starts) resolves to the first instant after the gap, the moment of the
-// change; a time it shows twice (when summer time ends) to its first
-// showing. time.Date documents no choice for either case and differs by
-// zone, so the offsets in effect around the time are examined one by one.
+// WallTime returns the instant at which the wall clock in loc first shows
+// the given date and time, by groundcrew's one rule: see wallclock.Resolve.
 func WallTime(loc *time.Location, year int, month time.Month, day, hour, min int) time.Time {
-	// The wall time as if the zone were UTC: the instant it names is
-	// naive - offset, for whichever offset is in effect then.
-	naive := time.Date(year, month, day, hour, min, 0, 0, time.UTC)
-	var first, gap time.Time
-	var found, skipped bool
-	limit := naive.Add(48 * time.Hour)
-	// Offsets lie within ±26 h, so every instant that can show the wall
-	// time lies in the zone periods between two days before and after.
-	for t := naive.Add(-48 * time.Hour); ; {
-		_, off := t.In(loc).Zone()
-		start, end := t.In(loc).ZoneBounds()
-		offset := time.Duration(off) * time.Second
-		// Within [start, end) the clock shows naive exactly at naive-offset.
-		if c := naive.Add(-offset); (start.IsZero() || !c.Before(start)) && (end.IsZero() || c.Before(end)) {
-			if !found || c.Before(first) {
-				first, found = c, true
-			}
-		}
-		if end.IsZero() || end.After(limit) {
-			break
-		}
-		// At end the clock jumps from end+offset to end+next: a forward
-		// jump skips the wall times in between.
-		_, nextOff := end.In(loc).Zone()
-		next := time.Duration(nextOff) * time.Second
-		if !skipped && next > offset && !naive.Before(end.Add(offset)) && naive.Before(end.Add(next)) {
-			gap, skipped = end, true
-		}
-		t = end
-	}
-	switch {
-	case found:
-		return first
-	case skipped:
-		return gap.UTC()
-	default:
-		return time.Date(year, month, day, hour, min, 0, 0, loc).UTC() // not reached for a consistent zone
-	}
+	return wallclock.Resolve(loc, year, month, day, hour, min)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"groundcrew.dev/groundcrew/internal/wallclock"
+
 	"groundcrew.dev/groundcrew/internal/errs"
 )
 
@@ -264,53 +266,8 @@ func daysIn(y int, m time.Month) int {
 	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
-// wallTime returns the first instant at which the clock in loc shows the
-// date and minute of the day (1440 is midnight of the next day). A skipped
-// time resolves to the first instant after the gap. time.Date documents
-// no choice for either case, so the offsets in effect around the day are
-// examined explicitly.
+// wallTime is wallclock.Resolve for a minute of the day (1440 is midnight
+// of the next day).
 func wallTime(loc *time.Location, y int, m time.Month, d, minute int) time.Time {
-	naive := time.Date(y, m, d, 0, minute, 0, 0, time.UTC)
-	// Fast path: no offset change within a day and a half either side, so
-	// the wall time occurs exactly once.
-	c := time.Date(y, m, d, 0, minute, 0, 0, loc)
-	if start, end := c.ZoneBounds(); (start.IsZero() || start.Before(c.Add(-36*time.Hour))) && (end.IsZero() || end.After(c.Add(36*time.Hour))) {
-		return c.UTC()
-	}
-	wantY, wantM, wantD := naive.Date()
-	wantMin := naive.Hour()*60 + naive.Minute()
-	var best, gapEnd time.Time
-	// Offsets lie within ±26 h: probing every 6 h over that window sees every
-	// offset that can be in effect when the clock shows the wall time.
-	for probe := -30; probe <= 30; probe += 6 {
-		at := naive.Add(time.Duration(probe) * time.Hour)
-		_, off := at.In(loc).Zone()
-		c := naive.Add(-time.Duration(off) * time.Second)
-		lc := c.In(loc)
-		if cy, cm, cd := lc.Date(); cy == wantY && cm == wantM && cd == wantD && lc.Hour()*60+lc.Minute() == wantMin {
-			if best.IsZero() || c.Before(best) {
-				best = c
-			}
-			continue
-		}
-		// c shows another wall time: if the asked one lies in a gap, the gap
-		// ends where c's zone period starts, with the clock jumping from
-		// before the asked time to at or after it.
-		if start, _ := lc.ZoneBounds(); !start.IsZero() {
-			ls := start.In(loc)
-			after := time.Date(ls.Year(), ls.Month(), ls.Day(), ls.Hour(), ls.Minute(), 0, 0, time.UTC)
-			lb := start.Add(-time.Nanosecond).In(loc)
-			before := time.Date(lb.Year(), lb.Month(), lb.Day(), lb.Hour(), lb.Minute(), 0, 0, time.UTC)
-			if before.Before(naive) && !after.Before(naive) && (gapEnd.IsZero() || start.Before(gapEnd)) {
-				gapEnd = start
-			}
-		}
-	}
-	if !best.IsZero() {
-		return best.UTC()
-	}
-	if !gapEnd.IsZero() {
-		return gapEnd.UTC()
-	}
-	return time.Date(y, m, d, 0, minute, 0, 0, loc).UTC() // not reached for a consistent zone
+	return wallclock.Resolve(loc, y, m, d, 0, minute)
 }
