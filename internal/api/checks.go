@@ -119,26 +119,29 @@ func (a *API) registerChecks() {
 		if since.IsZero() {
 			since = until.Add(-25 * time.Hour)
 		}
-		var before int64
+		var after check.ResultsCursor
 		if in.Cursor != "" {
 			b, _ := base64.RawURLEncoding.DecodeString(in.Cursor)
-			n, err := strconv.ParseInt(string(b), 10, 64)
-			if err != nil || n <= 0 {
+			at, id, ok := strings.Cut(string(b), ":")
+			ns, err1 := strconv.ParseInt(at, 10, 64)
+			n, err2 := strconv.ParseInt(id, 10, 64)
+			if !ok || err1 != nil || err2 != nil || n <= 0 {
 				return nil, a.fail(ctx, errs.Invalidf("cursor", "is not a cursor this API returned"))
 			}
-			before = n
+			after = check.ResultsCursor{At: time.Unix(0, ns).UTC(), ID: n}
 		}
 		limit := in.Limit
 		if limit == 0 {
 			limit = 100
 		}
-		rs, err := svc.Results(ctx, in.Name, since, until, before, limit)
+		rs, err := svc.Results(ctx, in.Name, since, until, after, limit)
 		if err != nil {
 			return nil, a.fail(ctx, err)
 		}
 		next := ""
 		if len(rs) == limit {
-			next = strconv.FormatInt(rs[len(rs)-1].ID, 10)
+			last := rs[len(rs)-1]
+			next = strconv.FormatInt(last.At.UnixNano(), 10) + ":" + strconv.FormatInt(last.ID, 10)
 		}
 		return page(rs, next), nil
 	})

@@ -190,7 +190,7 @@ func TestRunner_HTTPCheckGoesDownAndUp(t *testing.T) {
 		if !down.Alertable || !strings.Contains(down.Reason, "ok status") || down.Evidence == nil || down.Evidence.Conditions[0].OK {
 			t.Fatalf("down event = %+v, want alertable with the failing condition named and its evidence", down)
 		}
-		res, err := f.svc.Results(f.sys, "api-health", time.Now().Add(-time.Hour), time.Now().Add(time.Hour), 0, 1000)
+		res, err := f.svc.Results(f.sys, "api-health", time.Now().Add(-time.Hour), time.Now().Add(time.Hour), check.ResultsCursor{}, 1000)
 		if err != nil || len(res) < 4 {
 			t.Fatalf("results = %d, %v", len(res), err)
 		}

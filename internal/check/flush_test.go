@@ -228,7 +228,7 @@ func TestWriteResults_ChunkBoundaries(t *testing.T) {
 				}
 				var got []Result
 				for _, id := range checks {
-					page, err := listResults(ctx, d.Reader(), id, base, base.Add(time.Hour), 0, 1000)
+					page, err := listResults(ctx, d.Reader(), id, base, base.Add(time.Hour), ResultsCursor{}, 1000)
 					if err != nil {
 						t.Fatal(err)
 					}

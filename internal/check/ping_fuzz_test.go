@@ -37,7 +37,7 @@ func FuzzPing(f *testing.F) {
 		} else if !errs.Is(err, errs.NotFound) {
 			t.Fatalf("Ping(%q) = %v, want not found", s, err)
 		}
-		res, err := fx.svc.Results(fx.sys, "cron", time.Now().Add(-time.Hour), time.Now().Add(time.Hour), 0, 1)
+		res, err := fx.svc.Results(fx.sys, "cron", time.Now().Add(-time.Hour), time.Now().Add(time.Hour), check.ResultsCursor{}, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

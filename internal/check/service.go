@@ -355,8 +355,8 @@ func emptyNil(m map[string]string) map[string]string {
 }
 
 // Results returns the runs of the check called name between since and
-// until, newest first, paged by beforeID.
-func (s *Service) Results(ctx context.Context, name string, since, until time.Time, beforeID int64, limit int) ([]Result, error) {
+// until, newest first (by time, then id), continuing after the cursor.
+func (s *Service) Results(ctx context.Context, name string, since, until time.Time, after ResultsCursor, limit int) ([]Result, error) {
 	c, err := s.Get(ctx, name)
 	if err != nil {
 		return nil, err
@@ -365,7 +365,7 @@ func (s *Service) Results(ctx context.Context, name string, since, until time.Ti
 		limit = 100
 	}
 	// Times are compared as stored, in UTC (SQLite compares them as text).
-	return listResults(ctx, s.db.Reader(), c.ID, since.UTC(), until.UTC(), beforeID, limit)
+	return listResults(ctx, s.db.Reader(), c.ID, since.UTC(), until.UTC(), after, limit)
 }
 
 // Events returns the latest state changes of the check called name.

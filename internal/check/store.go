@@ -279,10 +279,25 @@ func listEvents(ctx context.Context, q db.Querier, checkID uuid.UUID, name strin
 	return out, rows.Err()
 }
 
-func listResults(ctx context.Context, q db.Querier, checkID uuid.UUID, since, until time.Time, beforeID int64, limit int) ([]Result, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, location, at, status, duration_us, reason, conditions FROM check_results
-		WHERE check_id = $1 AND at >= $2 AND at < $3 AND ($4 = 0 OR id < $4)
-		ORDER BY at DESC, id DESC LIMIT $5`, checkID, since, until, beforeID, limit)
+// ResultsCursor is where a page of results continues: after the result
+// at At with ID (results are ordered by time, then id, newest first; ids
+// alone are not in time order, as agents report late). The zero value is
+// the first page.
+type ResultsCursor struct {
+	At time.Time
+	ID int64
+}
+
+func listResults(ctx context.Context, q db.Querier, checkID uuid.UUID, since, until time.Time, after ResultsCursor, limit int) ([]Result, error) {
+	query := `SELECT id, location, at, status, duration_us, reason, conditions FROM check_results
+		WHERE check_id = $1 AND at >= $2 AND at < $3 ORDER BY at DESC, id DESC LIMIT $4`
+	args := []any{checkID, since, until, limit}
+	if after.ID != 0 {
+		query = `SELECT id, location, at, status, duration_us, reason, conditions FROM check_results
+		WHERE check_id = $1 AND at >= $2 AND at < $3 AND (at < $5 OR (at = $5 AND id < $6)) ORDER BY at DESC, id DESC LIMIT $4`
+		args = append(args, after.At, after.ID)
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list results: %w", err)
 	}

@@ -242,7 +242,7 @@ func (u *UI) renderCheck(w http.ResponseWriter, r *http.Request, status int, nam
 		}
 		d.Downtimes = append(d.Downtimes, downtimeRow{Downtime: dt, Lasted: fmtSpan(end.Sub(dt.Start))})
 	}
-	results, err := u.checks.Results(ctx, name, now.Add(-24*time.Hour), now.Add(time.Minute), 0, chartResults)
+	results, err := u.checks.Results(ctx, name, now.Add(-24*time.Hour), now.Add(time.Minute), check.ResultsCursor{}, chartResults)
 	if err != nil {
 		return err
 	}
