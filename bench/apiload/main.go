@@ -39,6 +39,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"groundcrew.dev/groundcrew/bench/harness"
 )
 
 // config is what the flags select.
@@ -205,48 +207,48 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	dsn := ""
-	var schema *pgSchema
+	var schema *harness.Schema
 	if cfg.database != "" {
-		if schema, err = freshSchema(ctx, cfg.database); err != nil {
+		if schema, err = harness.FreshSchema(ctx, cfg.database, "apiload"); err != nil {
 			return err
 		}
-		dsn = schema.dsn
+		dsn = schema.DSN
 		if cfg.keep {
-			fmt.Fprintln(os.Stderr, "apiload: keeping schema", schema.name, "of", redactDSN(dsn))
+			fmt.Fprintln(os.Stderr, "apiload: keeping schema", schema.Name, "of", harness.RedactDSN(dsn))
 		} else {
-			defer schema.drop()
+			defer schema.Drop()
 		}
 	}
 
-	password := randomHex(16)
-	srv, err := startServer(ctx, serverOptions{
-		bin: bin, work: work, database: dsn, adminPassword: password,
-		pprof: cfg.profileDir != "", echoLog: cfg.serverLog, env: cfg.serverEnv,
+	password := harness.RandomHex(16)
+	srv, err := harness.Start(ctx, harness.Options{
+		Bin: bin, Work: work, Database: dsn, AdminPassword: password,
+		Pprof: cfg.profileDir != "", EchoLog: cfg.serverLog, Env: cfg.serverEnv, Name: "apiload",
 	})
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	mem := srv.memory()
-	fmt.Fprintf(os.Stderr, "apiload: server pid %d at %s (%s); RSS %s, peak %s\n", srv.pid, srv.url, cfg.label, mib(mem.rss), mib(mem.hwm))
+	defer srv.Stop()
+	mem := srv.Memory()
+	fmt.Fprintf(os.Stderr, "apiload: server pid %d at %s (%s); RSS %s, peak %s\n", srv.PID, srv.URL, cfg.label, harness.MiB(mem.RSS), harness.MiB(mem.HWM))
 
-	c := newClient(srv.url, cfg.clients, cfg.timeout)
+	c := newClient(srv.URL, cfg.clients, cfg.timeout)
 	if c.token, err = c.login(ctx, "admin", password); err != nil {
 		return err
 	}
-	mem = srv.memory()
-	fmt.Fprintf(os.Stderr, "apiload: logged in; server RSS %s, peak %s\n", mib(mem.rss), mib(mem.hwm))
+	mem = srv.Memory()
+	fmt.Fprintf(os.Stderr, "apiload: logged in; server RSS %s, peak %s\n", harness.MiB(mem.RSS), harness.MiB(mem.HWM))
 	start := time.Now()
 	cat, err := seed(ctx, c, cfg)
 	if err != nil {
 		return err
 	}
 	took := time.Since(start)
-	mem = srv.memory()
+	mem = srv.Memory()
 	fmt.Fprintf(os.Stderr, "apiload: seeded %d services in %s (%.0f/s); server RSS %s, peak %s\n",
-		cfg.services, took.Round(time.Millisecond), float64(cfg.services)/took.Seconds(), mib(mem.rss), mib(mem.hwm))
+		cfg.services, took.Round(time.Millisecond), float64(cfg.services)/took.Seconds(), harness.MiB(mem.RSS), harness.MiB(mem.HWM))
 	if schema != nil && cfg.analyze {
-		if err := schema.analyze(ctx); err != nil {
+		if err := schema.Analyze(ctx); err != nil {
 			return err
 		}
 	}

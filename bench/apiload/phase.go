@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"groundcrew.dev/groundcrew/bench/harness"
 )
 
 // result is the outcome of one phase.
@@ -30,8 +32,8 @@ type result struct {
 	bytes       int64 // response bodies of the successful measured requests
 	errorCodes  map[string]int
 	firstErrors []string
-	memBefore   memory
-	memAfter    memory
+	memBefore   harness.Memory
+	memAfter    harness.Memory
 	rssPeak     int64 // highest VmRSS sampled during the phase
 	serverCPU   time.Duration
 	loadCPU     time.Duration
@@ -139,7 +141,7 @@ func check(ctx context.Context, c *client, p phaseSpec, cat catalog) error {
 	return nil
 }
 
-func runPhase(ctx context.Context, c *client, srv *server, cfg config, p phaseSpec, cat catalog, idx int) (result, error) {
+func runPhase(ctx context.Context, c *client, srv *harness.Server, cfg config, p phaseSpec, cat catalog, idx int) (result, error) {
 	r := result{phase: p, clients: cfg.clients, errorCodes: map[string]int{}}
 	if err := check(ctx, c, p, cat); err != nil {
 		return r, err
@@ -258,18 +260,18 @@ func runPhase(ctx context.Context, c *client, srv *server, cfg config, p phaseSp
 	case <-pctx.Done():
 	}
 	measured := time.Now()
-	r.memBefore = srv.memory()
-	r.rssPeak = r.memBefore.rss
-	cpu0, self0 := srv.cpu(), selfCPU()
+	r.memBefore = srv.Memory()
+	r.rssPeak = r.memBefore.RSS
+	cpu0, self0 := srv.CPU(), harness.SelfCPU()
 	var db0 map[int]time.Duration
 	if cfg.database != "" {
-		db0 = commCPU("postgres")
+		db0 = harness.CommCPU("postgres")
 	}
-	busy0, total0 := machineCPU()
+	busy0, total0 := harness.MachineCPU()
 	var profile chan error
-	if cfg.profileDir != "" && srv.pprofURL != "" {
+	if cfg.profileDir != "" && srv.PprofURL != "" {
 		profile = make(chan error, 1)
-		go func() { profile <- fetchProfile(ctx, srv.pprofURL, cfg.profileDir, idx, p, cfg.duration) }()
+		go func() { profile <- fetchProfile(ctx, srv.PprofURL, cfg.profileDir, idx, p, cfg.duration) }()
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -283,22 +285,22 @@ wait:
 			last = time.Now()
 			break wait
 		case <-tick.C:
-			if m := srv.memory(); m.rss > r.rssPeak {
-				r.rssPeak = m.rss
+			if m := srv.Memory(); m.RSS > r.rssPeak {
+				r.rssPeak = m.RSS
 			}
 		}
 	}
 	r.elapsed = last.Sub(measured)
-	r.serverCPU, r.loadCPU = srv.cpu()-cpu0, selfCPU()-self0
+	r.serverCPU, r.loadCPU = srv.CPU()-cpu0, harness.SelfCPU()-self0
 	if db0 != nil {
-		r.dbCPU = cpuSince(db0, commCPU("postgres"))
+		r.dbCPU = harness.CPUSince(db0, harness.CommCPU("postgres"))
 	}
-	busy1, total1 := machineCPU()
+	busy1, total1 := harness.MachineCPU()
 	if total1 > total0 {
 		r.machineBusy = float64(busy1-busy0) / float64(total1-total0)
 	}
-	r.memAfter = srv.memory()
-	r.rssPeak = max(r.rssPeak, r.memAfter.rss)
+	r.memAfter = srv.Memory()
+	r.rssPeak = max(r.rssPeak, r.memAfter.RSS)
 	if profile != nil {
 		if err := <-profile; err != nil {
 			fmt.Fprintln(os.Stderr, "apiload: profile:", err)
@@ -418,7 +420,7 @@ func (r result) print(w io.Writer) {
 	fmt.Fprintf(w, "  latency                p50 %s  p90 %s  p99 %s  max %s\n",
 		ms(percentile(l, .50)), ms(percentile(l, .90)), ms(percentile(l, .99)), ms(percentile(l, 1)))
 	fmt.Fprintf(w, "  server memory          RSS %s → %s (phase peak %s), VmHWM %s\n",
-		mib(r.memBefore.rss), mib(r.memAfter.rss), mib(r.rssPeak), mib(r.memAfter.hwm))
+		harness.MiB(r.memBefore.RSS), harness.MiB(r.memAfter.RSS), harness.MiB(r.rssPeak), harness.MiB(r.memAfter.HWM))
 	fmt.Fprintf(w, "  per request            server CPU %s, response body %s on average\n",
 		r.cpuPerRequest(), kib(r.bytes, len(l)-r.errors))
 	fmt.Fprintf(w, "  CPU (cores)            server %.2f, PostgreSQL %.2f, load generator %.2f, other %.2f; machine %.0f%% busy\n",
@@ -460,7 +462,7 @@ func (r result) row(cfg config) string {
 	return fmt.Sprintf("| %s | %s | %d | %d | %.0f | %d | %s | %s | %s | %s | %s | %s → %s (%s) | %.2f / %s / %.2f / %.2f |",
 		cfg.label, phase, r.clients, len(l), r.rate(), r.errors,
 		ms(percentile(l, .50)), ms(percentile(l, .90)), ms(percentile(l, .99)), ms(percentile(l, 1)), r.cpuPerRequest(),
-		strings.TrimSuffix(mib(r.memBefore.rss), " MiB"), mib(r.memAfter.rss), mib(r.rssPeak),
+		strings.TrimSuffix(harness.MiB(r.memBefore.RSS), " MiB"), harness.MiB(r.memAfter.RSS), harness.MiB(r.rssPeak),
 		r.cores(r.serverCPU), pg, r.cores(r.loadCPU), r.cores(r.otherCPU()))
 }
 
@@ -471,7 +473,7 @@ func waitIdle(ctx context.Context, maxWait time.Duration) {
 	const idleCores = 0.15
 	deadline := time.Now().Add(maxWait)
 	calm, said := 0, false
-	busy0, total0 := machineCPU()
+	busy0, total0 := harness.MachineCPU()
 	for calm < 3 {
 		if !time.Now().Before(deadline) {
 			fmt.Fprintf(os.Stderr, "apiload: the machine is still busy after %s; going on (see the \"other\" CPU)\n", maxWait)
@@ -482,7 +484,7 @@ func waitIdle(ctx context.Context, maxWait time.Duration) {
 			return
 		case <-time.After(time.Second):
 		}
-		busy1, total1 := machineCPU()
+		busy1, total1 := harness.MachineCPU()
 		cores := 0.0
 		if total1 > total0 {
 			cores = float64(busy1-busy0) / float64(total1-total0) * float64(runtime.NumCPU())

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -58,6 +59,9 @@ func (s *Service) Ingest(ctx context.Context, it Integration, alerts []Incoming,
 		return nil, err
 	}
 	o := integrationOrigin(it)
+	// What needs no database is worked out before the transaction: on
+	// SQLite every writer waits while one holds it.
+	ps, dup := s.prepareAll(o, alerts, now)
 	var out []Received
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -65,7 +69,7 @@ func (s *Service) Ingest(ctx context.Context, it Integration, alerts []Incoming,
 			if err := touchIntegration(ctx, tx, it.ID, now); err != nil {
 				return err
 			}
-			out, err = s.ingestTx(ctx, tx, o, alerts, now)
+			out, err = s.applyPrepared(ctx, tx, o, ps, dup, now)
 			return err
 		})
 		// Two replicas opening the same alert at once: one wins the unique
@@ -92,17 +96,28 @@ func (s *Service) validateAll(alerts []Incoming, field string, now time.Time) er
 	return nil
 }
 
-// ingestTx applies each alert in order (a batch may name one alert twice).
+// ingestTx applies alerts in tx, in order (a batch may name one alert
+// twice).
 func (s *Service) ingestTx(ctx context.Context, tx *sql.Tx, o origin, alerts []Incoming, now time.Time) ([]Received, error) {
-	out := make([]Received, 0, len(alerts))
+	ps, dup := s.prepareAll(o, alerts, now)
+	return s.applyPrepared(ctx, tx, o, ps, dup, now)
+}
+
+// applyPrepared applies prepared alerts in tx: as one batch (see
+// ingest_batch.go), or one by one when a fingerprint occurs twice, since
+// the order of their steps then matters.
+func (s *Service) applyPrepared(ctx context.Context, tx *sql.Tx, o origin, ps []prepared, dup bool, now time.Time) ([]Received, error) {
+	if !dup {
+		return s.applyBatch(ctx, tx, o, ps, now)
+	}
+	out := make([]Received, 0, len(ps))
 	services := map[string]uuid.UUID{}
-	for i := range alerts {
-		in := &alerts[i]
-		svc, err := s.serviceOf(ctx, tx, o, in, services)
+	for i := range ps {
+		svc, err := s.serviceOf(ctx, tx, o, ps[i].in, services)
 		if err != nil {
 			return nil, err
 		}
-		r, err := s.apply(ctx, tx, o, in, svc, now)
+		r, err := s.apply(ctx, tx, o, &ps[i], svc, now)
 		if err != nil {
 			return nil, err
 		}
@@ -135,14 +150,12 @@ func (s *Service) serviceOf(ctx context.Context, tx *sql.Tx, o origin, in *Incom
 	return id, nil
 }
 
-// apply fires, refreshes, resolves or acknowledges one alert.
-func (s *Service) apply(ctx context.Context, tx *sql.Tx, o origin, in *Incoming, svc uuid.UUID, now time.Time) (Received, error) {
-	fp := Fingerprint(in.Labels)
-	if in.DedupKey != "" {
-		fp = DedupFingerprint(o.scope, in.DedupKey)
-	}
+// apply fires, refreshes, resolves or acknowledges one alert, one
+// statement at a time (applyBatch does a whole batch at once).
+func (s *Service) apply(ctx context.Context, tx *sql.Tx, o origin, p *prepared, svc uuid.UUID, now time.Time) (Received, error) {
+	in, fp := p.in, p.fp
 	r := Received{Fingerprint: fp, DedupKey: in.DedupKey, Status: Firing}
-	resolved := in.Resolve || !in.EndsAt.IsZero() && !in.EndsAt.After(now)
+	resolved := p.resolved
 	open, found, err := getOpen(ctx, tx, fp)
 	if err != nil {
 		return r, err
@@ -183,21 +196,7 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, o origin, in *Incoming,
 		}
 		return r, insertEvent(ctx, tx, open.id, now, EventResolved, o.actor, o.integration, nil)
 	}
-	var endsAt *time.Time
-	if !in.EndsAt.IsZero() {
-		endsAt = &in.EndsAt
-	} else if o.autoResolve && !in.KeepOpen {
-		t := now.Add(s.opts.ResolveTimeout)
-		endsAt = &t
-	}
-	summary, severity := in.Summary, in.Severity
-	if summary == "" {
-		summary = truncate(firstNonEmpty(in.Annotations["summary"], in.Labels["alertname"]), MaxSummary)
-	}
-	if severity == "" {
-		severity = truncate(in.Labels["severity"], MaxSeverity)
-	}
-	annotations := marshalMap(in.Annotations)
+	endsAt, summary, severity, annotations := p.endsAt, p.summary, p.severity, p.annotations
 	if found {
 		r.ID = open.id
 		if err := refreshAlert(ctx, tx, open.id, now, endsAt, severity, summary, annotations, in.GeneratorURL); err != nil {
@@ -255,12 +254,46 @@ func (s *Service) expire(ctx context.Context, tx *sql.Tx, id uuid.UUID, endsAt, 
 	return insertEvent(ctx, tx, id, now, EventExpired, "system", uuid.Nil, map[string]any{"ends_at": endsAt.UTC().Format(time.RFC3339)})
 }
 
+// marshalMap returns the JSON of m with sorted keys, byte for byte what
+// json.Marshal writes (the same set is the same text, which ingestion
+// compares with what is stored), without its reflection: every ingested
+// alert's annotations are encoded.
 func marshalMap(m map[string]string) string {
 	if len(m) == 0 {
 		return "{}"
 	}
-	b, _ := json.Marshal(maps.Clone(m)) // sorted keys: the same set is the same text
+	keys := slices.Sorted(maps.Keys(m))
+	n := 2
+	for _, k := range keys {
+		n += len(k) + len(m[k]) + 6
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	b = append(b, '}')
 	return string(b)
+}
+
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// writes it: printable ASCII other than the characters it escapes is
+// copied; anything else goes through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func firstNonEmpty(ss ...string) string {

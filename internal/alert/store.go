@@ -153,20 +153,50 @@ func insertAlert(ctx context.Context, tx *sql.Tx, r row) error {
 }
 
 func refreshAlert(ctx context.Context, tx *sql.Tx, id uuid.UUID, now time.Time, endsAt *time.Time, severity, summary, annotations, generatorURL string) error {
+	if err := updateRefresh(ctx, tx, id, now, endsAt, severity, summary, annotations, generatorURL); err != nil {
+		return err
+	}
+	return queueDispatch(ctx, tx, id)
+}
+
+// updateRefresh writes a refresh of an open alert; the caller queues it
+// for the dispatcher.
+func updateRefresh(ctx context.Context, tx *sql.Tx, id uuid.UUID, now time.Time, endsAt *time.Time, severity, summary, annotations, generatorURL string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE alerts SET last_seen_at = $2, refresh_count = refresh_count + 1, ends_at = $3,
 		severity = $4, summary = $5, annotations = $6, generator_url = $7 WHERE id = $1`, id, now, endsAt, severity, summary, annotations, generatorURL)
 	if err != nil {
 		return fmt.Errorf("refresh alert: %w", err)
 	}
-	return queueDispatch(ctx, tx, id)
+	return nil
+}
+
+// updateShown writes what a refresh changed that people or the
+// dispatcher see, after touchOpen refreshed the alert; the caller queues
+// it for the dispatcher.
+func updateShown(ctx context.Context, tx *sql.Tx, id uuid.UUID, severity, summary, annotations, generatorURL string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE alerts SET severity = $2, summary = $3, annotations = $4, generator_url = $5 WHERE id = $1`,
+		id, severity, summary, annotations, generatorURL)
+	if err != nil {
+		return fmt.Errorf("refresh alert: %w", err)
+	}
+	return nil
 }
 
 func resolveAlert(ctx context.Context, tx *sql.Tx, id uuid.UUID, endsAt, now time.Time) error {
+	if err := resolveRow(ctx, tx, id, endsAt, now); err != nil {
+		return err
+	}
+	return queueDispatch(ctx, tx, id)
+}
+
+// resolveRow resolves an open alert; the caller queues it for the
+// dispatcher.
+func resolveRow(ctx context.Context, tx *sql.Tx, id uuid.UUID, endsAt, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE alerts SET status = 'resolved', ends_at = $2, last_seen_at = $3 WHERE id = $1`, id, endsAt, now)
 	if err != nil {
 		return fmt.Errorf("resolve alert: %w", err)
 	}
-	return queueDispatch(ctx, tx, id)
+	return nil
 }
 
 func acknowledgeAlert(ctx context.Context, tx *sql.Tx, id uuid.UUID, now time.Time) error {
