@@ -92,6 +92,26 @@ func receiverBody(name string) map[string]any {
 	return b
 }
 
+// scheduleBody is a weekly schedule of the payments team with bob.
+func scheduleBody(name string) map[string]any {
+	b := map[string]any{"spec": map[string]any{"owner": "payments", "time_zone": "Europe/Berlin", "layers": []any{
+		map[string]any{"rotation": map[string]any{"kind": "weekly", "start": "2026-01-05", "participants": []string{"bob"}}}}}}
+	if name != "" {
+		b["name"] = name
+	}
+	return b
+}
+
+// policyBody is an escalation policy of the payments team paging bob.
+func policyBody(name string) map[string]any {
+	b := map[string]any{"spec": map[string]any{"owner": "payments", "steps": []any{
+		map[string]any{"delay": "5m", "targets": []any{map[string]any{"user": "bob"}}}}}}
+	if name != "" {
+		b["name"] = name
+	}
+	return b
+}
+
 func integrationBody(name string) any {
 	return map[string]any{"name": name, "type": "webhook", "service": "chk"}
 }
@@ -179,6 +199,23 @@ var routes = []route{
 	{"POST", "/silences/preview", func(r string) any { return map[string]any{"matchers": []string{`service="chk"`}} }, everyone},
 	{"DELETE", "/silences/sil-%s", nil, writers},
 
+	{"GET", "/schedules", nil, everyone},
+	{"GET", "/schedules/sc-%s", nil, everyone},
+	{"GET", "/schedules/sc-%s/shifts", nil, everyone},
+	{"GET", "/schedules/sc-%s/gaps", nil, everyone},
+	{"POST", "/schedules", func(r string) any { return scheduleBody("new-sc-" + r) }, writers},
+	{"PUT", "/schedules/sc-%s", func(r string) any { return scheduleBody("") }, writers},
+	{"DELETE", "/schedules/sc-%s", nil, writers},
+	{"GET", "/oncall", nil, everyone},
+	{"GET", "/oncall?team=payments", nil, everyone},
+	{"GET", "/oncall/gaps", nil, everyone},
+	{"GET", "/escalation-policies", nil, everyone},
+	{"GET", "/escalation-policies/ep-%s", nil, everyone},
+	{"POST", "/escalation-policies", func(r string) any { return policyBody("new-ep-" + r) }, writers},
+	{"PUT", "/escalation-policies/ep-%s", func(r string) any { return policyBody("") }, writers},
+	{"DELETE", "/escalation-policies/ep-%s", nil, writers},
+	{"POST", "/ical-tokens", nil, []string{"admin", "operator", "member", "viewer"}},
+
 	{"GET", "/enroll-tokens", nil, everyone},
 	{"POST", "/enroll-tokens", func(r string) any { return map[string]any{"name": "new-et-" + r, "location": "eu"} }, operators},
 	{"DELETE", "/enroll-tokens/et-%s", nil, operators},
@@ -204,6 +241,14 @@ var routes = []route{
 	{"GET", "/audit/verify", nil, auditors},
 	{"GET", "/kinds", nil, everyone},
 	{"GET", "/documents/services", nil, everyone},
+	{"POST", "/metrics", func(r string) any {
+		return map[string]any{"series": []any{map[string]any{"name": "fs_used", "labels": map[string]string{"host": "h-" + r},
+			"samples": []any{map[string]any{"t": time.Now().Add(-time.Minute), "v": 0.5}}}}}
+	}, operators},
+	{"GET", "/metrics/series", nil, everyone},
+	{"GET", "/metrics/series?name=fs_used&label=host=h", nil, everyone},
+	{"GET", "/forecast-rules/fr-%s/chart.svg", nil, everyone},
+	{"GET", "/forecast-rules/fr-%s/status", nil, everyone},
 	{"POST", "/apply", func(r string) any {
 		return map[string]any{"documents": []any{map[string]any{"apiVersion": "groundcrew.dev/v1", "kind": "Service",
 			"metadata": map[string]any{"name": "ap-" + r}, "spec": map[string]any{"owner": "payments", "tier": 3}}}}
@@ -252,6 +297,11 @@ func TestAuthorization(t *testing.T) {
 		admin.must(200, "POST", "/api/v1/alerts", alertBody("al-"+r), nil)
 		admin.must(201, "POST", "/api/v1/integrations", integrationBody("in-"+r), nil)
 		admin.must(201, "POST", "/api/v1/receivers", receiverBody("rc-"+r), nil)
+		admin.must(201, "POST", "/api/v1/schedules", scheduleBody("sc-"+r), nil)
+		admin.must(201, "POST", "/api/v1/escalation-policies", policyBody("ep-"+r), nil)
+		admin.must(200, "POST", "/api/v1/apply", map[string]any{"documents": []any{map[string]any{"apiVersion": "groundcrew.dev/v1",
+			"kind": "ForecastRule", "metadata": map[string]any{"name": "fr-" + r}, "spec": map[string]any{"series": map[string]any{"name": "fs_used"},
+				"method": "linear", "horizon": "24h", "threshold": 0.9, "direction": "rising"}}}}, nil)
 		if c := clients[r]; r != "anonymous" && r != "readtoken" {
 			c.must(201, "POST", "/api/v1/tokens", map[string]any{"name": "tok-" + r}, nil)
 		}
@@ -263,11 +313,18 @@ func TestAuthorization(t *testing.T) {
 	// A delivery's id is known only now.
 	var sent struct{ Deliveries []string }
 	admin.must(202, "POST", "/api/v1/receivers/rc-admin/test", nil, &sent)
-	table := append(slices.Clone(routes), route{"GET", "/deliveries/" + sent.Deliveries[0], nil, everyone})
+	// So is a metric series' id.
+	var series struct{ Items []struct{ ID string } }
+	admin.must(200, "POST", "/api/v1/metrics", map[string]any{"series": []any{map[string]any{"name": "fs_used", "labels": map[string]string{"host": "h"},
+		"samples": []any{map[string]any{"t": time.Now().Add(-time.Minute), "v": 0.5}}}}}, nil)
+	admin.must(200, "GET", "/api/v1/metrics/series?name=fs_used", nil, &series)
+	table := append(slices.Clone(routes), route{"GET", "/deliveries/" + sent.Deliveries[0], nil, everyone},
+		route{"GET", "/metrics/series/" + series.Items[0].ID + "/samples", nil, everyone})
 	for _, rt := range table {
 		key := strings.ReplaceAll(strings.ReplaceAll(rt.path, "/documents/services", "/documents/{kind}"), "/notices/1", "/notices/{number}")
 		key = strings.ReplaceAll(key, "/deliveries/"+sent.Deliveries[0], "/deliveries/{id}")
 		key = strings.ReplaceAll(key, "/silences/sil-%s", "/silences/{id}")
+		key = strings.ReplaceAll(key, "/metrics/series/"+series.Items[0].ID, "/metrics/series/{id}")
 		covered[rt.method+" "+templatePath.ReplaceAllString(key, "/{name}")] = true
 		for _, role := range roles {
 			path := rt.path

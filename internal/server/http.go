@@ -30,6 +30,8 @@ func (s *Server) handler() http.Handler {
 	apiV1 := api.New(apiMux, api.Config{DB: s.DB, Identity: s.Identity, Catalog: s.Catalog, Registry: s.Registry, Checks: s.Checks,
 		StatusPages: s.StatusPages, Maintenance: s.Maintenance, Fleet: s.Fleet, Notify: s.Notify, Logger: s.log, Version: Version, BaseURL: s.baseURL()})
 	apiV1.RegisterAlerts(s.Alerts)
+	apiV1.RegisterOnCall(s.OnCall)
+	apiV1.RegisterMetrics(s.Metrics)
 	var apiHandler http.Handler = apiMux
 	apiHandler = api.Authenticate(s.Identity, s.log, apiHandler)
 	apiHandler = api.WithRequest(apiHandler)
@@ -42,6 +44,8 @@ func (s *Server) handler() http.Handler {
 	// Signed acknowledge/resolve links from notifications: the signature
 	// is the credential.
 	root.Handle("/a/", s.Alerts.LinkHandler())
+	// Calendar feeds: the secret in the URL is the credential.
+	root.Handle("GET "+api.ICalPath+"{file}", api.ICalFeed(s.OnCall, s.log))
 	// The agent protocol: agents authenticate with their own credential.
 	root.Handle(api.AgentPrefix+"/", api.Timeout(apiTimeout, api.AgentProtocol(s.Fleet, s.Checks, s.log)))
 

@@ -31,7 +31,9 @@ import (
 	"groundcrew.dev/groundcrew/internal/identity"
 	"groundcrew.dev/groundcrew/internal/jobs"
 	"groundcrew.dev/groundcrew/internal/maintenance"
+	"groundcrew.dev/groundcrew/internal/metric"
 	"groundcrew.dev/groundcrew/internal/notify"
+	"groundcrew.dev/groundcrew/internal/oncall"
 	"groundcrew.dev/groundcrew/internal/secret"
 	"groundcrew.dev/groundcrew/internal/statuspage"
 )
@@ -82,6 +84,12 @@ type Server struct {
 	Dispatcher *alert.Dispatcher
 	// Fleet manages agent enrollment and the agents.
 	Fleet *fleet.Service
+	// Metrics stores metric series and forecast rules; Forecasts runs the
+	// rules (one replica at a time).
+	Metrics   *metric.Service
+	Forecasts *metric.Evaluator
+	// OnCall manages schedules and escalation policies: who is on call.
+	OnCall *oncall.Service
 	// Notify manages notification receivers and sends deliveries.
 	Notify  *notify.Service
 	Leases  *check.Leases
@@ -147,6 +155,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	apply.RegisterMaintenance(s.Registry, s.Maintenance)
 	s.StatusPages = statuspage.NewService(s.DB, s.opts.Clock, s.Catalog, statuspage.Options{Logger: s.log, Schedule: s.Maintenance})
 	apply.RegisterStatusPages(s.Registry, s.StatusPages)
+	s.OnCall = oncall.NewService(s.DB, s.opts.Clock, s.Identity, s.Catalog, oncall.Options{Logger: s.log})
+	apply.RegisterOnCall(s.Registry, s.OnCall)
 	s.Alerts = alert.NewService(s.DB, s.opts.Clock, s.Catalog, s.Identity, alert.Options{Logger: s.log})
 	s.Fleet = fleet.NewService(s.DB, s.opts.Clock, fleet.Options{Logger: s.log})
 	box, err := secret.Load(s.opts.Getenv, s.cfg.DataDir)
@@ -165,6 +175,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			s.Dispatcher.Wake()
 		}
 	})
+	s.startForecasts(ctx)
 
 	setup, err := s.Identity.Bootstrap(ctx, s.opts.Getenv("GROUNDCREW_ADMIN_PASSWORD"))
 	if err != nil {
@@ -318,6 +329,10 @@ func (s *Server) cleanup(ctx context.Context) error {
 	if s.Dispatcher != nil {
 		s.Dispatcher.Stop(ctx)
 		s.Dispatcher = nil
+	}
+	if s.Forecasts != nil {
+		s.Forecasts.Stop(ctx)
+		s.Forecasts = nil
 	}
 	if s.AlertSweeper != nil {
 		err = errors.Join(err, s.AlertSweeper.Stop(ctx))

@@ -75,20 +75,28 @@ func (s OverrideSpec) compile() (override, error) {
 	return o, nil
 }
 
-// apply changes set, the people on call, as o says. idx is o's index.
-func (o *override) apply(set []Assignment, idx int) []Assignment {
+// apply changes set, the people on call, as o says. idx is o's index in
+// all, the schedule's overrides.
+func (o *override) apply(set []Assignment, idx int, all []override) []Assignment {
 	a := Assignment{User: o.user, Layer: -1, Override: idx}
 	switch o.kind {
 	case Replace:
 		if o.replaces == "" {
 			return append(set[:0], a)
 		}
-		i := slices.IndexFunc(set, func(x Assignment) bool { return x.User == o.replaces })
+		// The slot of the replaced person: held by them, or by whoever an
+		// earlier override put in their place — the later-created wins it.
+		slot := func(x Assignment) bool {
+			return x.User == o.replaces || x.Override >= 0 && all[x.Override].kind == Replace && all[x.Override].replaces == o.replaces
+		}
+		i := slices.IndexFunc(set, slot)
 		if i < 0 {
 			return set
 		}
-		set = slices.DeleteFunc(set, func(x Assignment) bool { return x.User == o.user })
-		i = slices.IndexFunc(set, func(x Assignment) bool { return x.User == o.replaces })
+		if set[i].User != o.user {
+			set = slices.DeleteFunc(set, func(x Assignment) bool { return x.User == o.user })
+			i = slices.IndexFunc(set, slot)
+		}
 		set[i] = a
 		return set
 	case Add:

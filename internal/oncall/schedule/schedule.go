@@ -259,7 +259,7 @@ func (sc *Schedule) segmentAt(t time.Time, os []int) (set []Assignment, lo, hi t
 			lo = later(lo, o.end)
 		default:
 			lo, hi = later(lo, o.start), earlier(hi, o.end)
-			set = o.apply(set, i)
+			set = o.apply(set, i, sc.overrides)
 		}
 	}
 	if !hi.After(t) { // never for a consistent zone; guarantees progress
