@@ -113,8 +113,8 @@ const (
 )
 
 // PolicySpec is the spec of a `kind: EscalationPolicy` document: steps
-// that notify their targets, each after waiting its delay, and how often
-// the whole policy repeats when nobody acknowledges.
+// that notify their targets and then wait their delay before the next,
+// and how often the whole policy repeats when nobody acknowledges.
 type PolicySpec struct {
 	// Owner is the team that owns the policy: its members may change it.
 	Owner string `json:"owner" doc:"the owning team; its members may change the policy"`
@@ -124,10 +124,11 @@ type PolicySpec struct {
 	Steps  []Step `json:"steps" doc:"at least one, at most 20"`
 }
 
-// Step is one step of an escalation policy: wait Delay after the step
-// before (the first step: after the page opens), then notify Targets.
+// Step is one step of an escalation policy: notify Targets (the first step
+// as soon as the page opens), then wait Delay for an acknowledgement
+// before the next step.
 type Step struct {
-	Delay   string   `json:"delay" doc:"Go duration to wait before this step, at least 1m (e.g. 5m); the first step's delay counts from when the page opens"`
+	Delay   string   `json:"delay" doc:"Go duration to wait for an acknowledgement before the next step, at least 1m (e.g. 5m)"`
 	Targets []Target `json:"targets" doc:"who this step notifies: at least one"`
 }
 
