@@ -87,13 +87,14 @@ type Service struct {
 
 	signer  Signer // signs action links; nil: notifications carry none
 	baseURL string
+	stmts   *stmtCache // the ingestion batch's prepared statements (SQLite)
 }
 
 // NewService returns an alert service.
 func NewService(d *db.DB, c clock.Clock, cat Catalog, teams Teams, opts Options) *Service {
 	opts.setDefaults()
 	return &Service{db: d, clock: c, cat: cat, teams: teams, opts: opts, log: opts.Logger,
-		limits: newLimiter(opts.Rate, opts.Burst)}
+		limits: newLimiter(opts.Rate, opts.Burst), stmts: newStmts(d)}
 }
 
 // record appends an audit entry for the actor in ctx.

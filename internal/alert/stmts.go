@@ -3,10 +3,8 @@ package alert
 import (
 	"context"
 	"database/sql"
-	"runtime"
 	"sync"
 	"time"
-	"weak"
 
 	"groundcrew.dev/groundcrew/internal/db"
 )
@@ -21,8 +19,7 @@ import (
 // connection is busy with the caller's transaction until it ends — and
 // executed directly until then. On PostgreSQL pgx already keeps a prepared
 // statement per text and connection. (internal/check's flush does the
-// same for its statements; the cache lives here, keyed weakly by the
-// database, because the Service's fields are not this change's to edit.)
+// same for its statements; each Service holds its cache.)
 
 // maxStmts bounds the statements kept per database; texts beyond it are
 // executed directly.
@@ -31,45 +28,18 @@ const maxStmts = 256
 // stmtCache holds statements prepared on one SQLite writer. Safe for
 // concurrent use.
 type stmtCache struct {
-	db     *sql.DB
-	mu     sync.Mutex
-	stmts  map[string]*sql.Stmt // nil while being prepared
-	closed bool
+	db    *sql.DB
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // nil while being prepared
 }
 
-var stmtCaches struct {
-	mu sync.Mutex
-	m  map[weak.Pointer[db.DB]]*stmtCache
-}
-
-// stmtsOf returns the statement cache of d, nil on PostgreSQL.
-func stmtsOf(d *db.DB) *stmtCache {
-	if d.Engine != db.SQLite {
+// newStmts returns the statement cache for d: nil on PostgreSQL. Its
+// statements close with the database.
+func newStmts(d *db.DB) *stmtCache {
+	if d == nil || d.Engine != db.SQLite {
 		return nil
 	}
-	k := weak.Make(d)
-	stmtCaches.mu.Lock()
-	defer stmtCaches.mu.Unlock()
-	if c := stmtCaches.m[k]; c != nil {
-		return c
-	}
-	if stmtCaches.m == nil {
-		stmtCaches.m = map[weak.Pointer[db.DB]]*stmtCache{}
-	}
-	c := &stmtCache{db: d.Writer(), stmts: map[string]*sql.Stmt{}}
-	stmtCaches.m[k] = c
-	runtime.AddCleanup(d, forgetStmts, k)
-	return c
-}
-
-func forgetStmts(k weak.Pointer[db.DB]) {
-	stmtCaches.mu.Lock()
-	c := stmtCaches.m[k]
-	delete(stmtCaches.m, k)
-	stmtCaches.mu.Unlock()
-	if c != nil {
-		c.close()
-	}
+	return &stmtCache{db: d.Writer(), stmts: map[string]*sql.Stmt{}}
 }
 
 // stmt returns the prepared statement of text, or nil (and starts
@@ -80,7 +50,7 @@ func (c *stmtCache) stmt(text string) *sql.Stmt {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s, ok := c.stmts[text]; ok || c.closed || len(c.stmts) >= maxStmts {
+	if s, ok := c.stmts[text]; ok || len(c.stmts) >= maxStmts {
 		return s
 	}
 	c.stmts[text] = nil
@@ -97,28 +67,14 @@ func (c *stmtCache) prepare(text string) {
 	switch {
 	case err != nil:
 		delete(c.stmts, text) // executed directly; tried again on next use
-	case c.closed:
-		s.Close()
 	default:
 		c.stmts[text] = s
 	}
 }
 
-func (c *stmtCache) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.closed = true
-	for k, s := range c.stmts {
-		if s != nil {
-			s.Close()
-		}
-		delete(c.stmts, k)
-	}
-}
-
 // exec runs text with args in tx, prepared where it can be.
 func (s *Service) exec(ctx context.Context, tx *sql.Tx, text string, args ...any) error {
-	if st := stmtsOf(s.db).stmt(text); st != nil {
+	if st := s.stmts.stmt(text); st != nil {
 		ts := tx.StmtContext(ctx, st)
 		defer ts.Close()
 		_, err := ts.ExecContext(ctx, args...)
@@ -133,7 +89,7 @@ func (s *Service) exec(ctx context.Context, tx *sql.Tx, text string, args ...any
 func (s *Service) query(ctx context.Context, tx *sql.Tx, text string, args []any, scan func(*sql.Rows) error) error {
 	var rows *sql.Rows
 	var err error
-	if st := stmtsOf(s.db).stmt(text); st != nil {
+	if st := s.stmts.stmt(text); st != nil {
 		ts := tx.StmtContext(ctx, st)
 		defer ts.Close() // after rows.Close below: deferred calls run last first
 		rows, err = ts.QueryContext(ctx, args...)
