@@ -231,9 +231,13 @@ func (r *Registry) Apply(ctx context.Context, docs []Document, opts Options) (Re
 				doc = withoutDeps(doc, missing)
 				deferred = append(deferred, it)
 			}
-			action, err := it.kind.Put(ctx, tx, doc, origin)
+			var warned []string
+			action, err := it.kind.Put(withWarnings(ctx, &warned), tx, doc, origin)
 			if err != nil {
 				return docError(it.doc, err)
+			}
+			for _, w := range warned {
+				res.Warnings = append(res.Warnings, it.kind.Name+"/"+doc.Metadata.Name+": "+w)
 			}
 			res.Changes = append(res.Changes, Change{Kind: it.kind.Name, Name: doc.Metadata.Name, Action: action})
 		}
@@ -463,4 +467,20 @@ func namesWithOrigin(ctx context.Context, tx *sql.Tx, table, origin string) ([]s
 		out = append(out, n)
 	}
 	return out, rows.Err()
+}
+
+type warningsKey struct{}
+
+func withWarnings(ctx context.Context, to *[]string) context.Context {
+	return context.WithValue(ctx, warningsKey{}, to)
+}
+
+// Warn records a warning about the document a kind's Put is applying: it
+// is applied, but people should look (an overlap that a rule resolves, a
+// deprecated field). Apply reports it with the document's kind and name.
+// Outside Apply it does nothing.
+func Warn(ctx context.Context, format string, args ...any) {
+	if to, ok := ctx.Value(warningsKey{}).(*[]string); ok {
+		*to = append(*to, fmt.Sprintf(format, args...))
+	}
 }

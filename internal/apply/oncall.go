@@ -21,6 +21,9 @@ func RegisterOnCall(r *Registry, svc *oncall.Service) {
 				return "", err
 			}
 			sc, changed, err := svc.PutScheduleTx(ctx, tx, oncall.ScheduleInput{Name: d.Metadata.Name, Labels: d.Metadata.Labels, Spec: spec}, origin, 0, false)
+			for _, w := range sc.Warnings {
+				Warn(ctx, "spec.%s: %s", w.Field, w.Message)
+			}
 			return Action(changed, sc.Revision), err
 		},
 		Delete: func(ctx context.Context, tx *sql.Tx, name string) error {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"groundcrew.dev/groundcrew/internal/apply"
+
 	"groundcrew.dev/groundcrew/internal/catalog"
 	"groundcrew.dev/groundcrew/internal/clock"
 	"groundcrew.dev/groundcrew/internal/db"
@@ -366,6 +368,14 @@ func TestService_WarningsAndRecipients(t *testing.T) {
 		}
 		if got, _ := f.svc.GetSchedule(f.sys, "payments-primary"); len(got.Warnings) != 1 {
 			t.Errorf("a read schedule's warnings: %+v", got.Warnings)
+		}
+		// apply reports them too, naming the document.
+		reg := apply.NewRegistry(d)
+		apply.RegisterOnCall(reg, f.svc)
+		doc := apply.Document{APIVersion: apply.APIVersion, Kind: "Schedule", Metadata: apply.Metadata{Name: "applied"}, Spec: apply.EncodeSpec(in.Spec)}
+		res, err := reg.Apply(f.sys, []apply.Document{doc}, apply.Options{})
+		if err != nil || len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0], "Schedule/applied: spec.overrides[1]: ") {
+			t.Errorf("apply warnings = %q, %v", res.Warnings, err)
 		}
 		// now (03:00 UTC) is inside both: the later-created override wins.
 		step := oncall.Step{Delay: "5m", Targets: []oncall.Target{{Schedule: "payments-primary"}, {User: "cho"}, {Team: "payments"}}}
