@@ -421,19 +421,25 @@ func (d *Dispatcher) flushDue(ctx context.Context, now time.Time) error {
 			errs = append(errs, fmt.Errorf("group %s: %w", key, err))
 		}
 	}
-	// Forget resolved alerts no group holds any more.
+	// Forget resolved alerts no group holds any more (one pass over the
+	// groups: an alert storm resolving must not cost alerts × groups).
+	var held map[matcher.Fingerprint]bool
 	for fp, a := range d.alerts {
 		if a.firing {
 			continue
 		}
-		held := false
-		for _, g := range d.groups {
-			if _, ok := g.byFP[a.fp]; ok {
-				held = true
-				break
+		if held == nil {
+			held = map[matcher.Fingerprint]bool{}
+			for _, g := range d.groups {
+				for f := range g.byFP {
+					held[f] = true
+				}
+				for f := range g.held {
+					held[f] = true
+				}
 			}
 		}
-		if !held {
+		if !held[a.fp] {
 			delete(d.alerts, fp)
 		}
 	}
