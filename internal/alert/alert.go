@@ -111,6 +111,9 @@ const (
 	EventResolved     EventKind = "resolved"
 	EventExpired      EventKind = "expired" // resolved because endsAt passed without a refresh
 	EventAcknowledged EventKind = "acknowledged"
+	EventRouted       EventKind = "routed"   // the dispatcher sent it to a route and group
+	EventMuted        EventKind = "muted"    // left out of a notification: a silence, an inhibition rule or a time interval
+	EventNotified     EventKind = "notified" // reported to a receiver (or recorded without one: "unrouted")
 )
 
 // Event is one step in an alert's history.

@@ -78,6 +78,7 @@ type Dispatcher struct {
 	groups   map[string]*group  // by group key
 	states   map[string]route.GroupState
 	stats    DispatchStats
+	events   []pendingEvent // history to record at the end of the round
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -89,6 +90,13 @@ type DispatchStats struct {
 	Muted         int64 // alerts left out of notifications by silences, inhibition or time intervals
 	Unrouted      int64 // group flushes with no receiver
 	Errors        int64
+}
+
+// pendingEvent is a step of an alert's history the dispatcher records.
+type pendingEvent struct {
+	alertID uuid.UUID
+	kind    EventKind
+	detail  map[string]any
 }
 
 // stored is an alert as the dispatcher sees it.
@@ -133,6 +141,9 @@ type group struct {
 	added  map[matcher.Fingerprint]string // version of each alert added
 	byFP   map[matcher.Fingerprint]*stored
 	held   map[matcher.Fingerprint]*stored // resolved while muted, after being notified firing: reported once unmuted
+	// mutedWhy is why each alert was last left out, so the history says
+	// so once per reason, not every tick.
+	mutedWhy map[matcher.Fingerprint]string
 	lastAt time.Time                       // last notification, for the API
 
 	// While taking over: the stored state and the alerts to restore it with.
@@ -236,7 +247,9 @@ func (d *Dispatcher) Tick(ctx context.Context) error {
 	if err := d.readChanges(ctx, now); err != nil {
 		return err
 	}
-	return d.flushDue(ctx, now)
+	err := d.flushDue(ctx, now)
+	d.recordEvents(ctx, now)
+	return err
 }
 
 // takeOver starts leading: it loads the configuration, the stored group
@@ -355,6 +368,7 @@ func (d *Dispatcher) route(a *stored, now time.Time, restoring bool) {
 				g = &group{key: key, node: m.Node, g: route.NewGroup(key, m.Node.GroupLabels(a.labels), m.Node.Timing())}
 			}
 			g.added, g.byFP, g.held = map[matcher.Fingerprint]string{}, map[matcher.Fingerprint]*stored{}, map[matcher.Fingerprint]*stored{}
+			g.mutedWhy = map[matcher.Fingerprint]string{}
 			d.groups[key] = g
 		}
 		g.node = m.Node
@@ -364,6 +378,10 @@ func (d *Dispatcher) route(a *stored, now time.Time, restoring bool) {
 		}
 		if restoring && !a.firing && (g.restored == nil || !slices.Contains(g.restored.LastFiring, a.fp)) {
 			continue // resolved, and its resolution was reported (or never owed)
+		}
+		if _, seen := g.added[a.fp]; !seen && a.firing && (!restoring || g.restored == nil) {
+			d.events = append(d.events, pendingEvent{a.id, EventRouted, map[string]any{"route": m.Node.Label(), "group": key,
+				"receivers": m.Node.Receivers}})
 		}
 		g.added[a.fp], g.byFP[a.fp] = v, a
 		ra := a.routeAlert()
@@ -472,10 +490,15 @@ func (d *Dispatcher) flushGroup(ctx context.Context, g *group, now time.Time) er
 	var sentFiring []matcher.Fingerprint
 	muted := 0
 	for _, ra := range n.Firing {
-		if _, m := d.muted(ra.Labels, now); m || routeMuted {
+		if why, m := d.muted(ra.Labels, now); m || routeMuted {
 			muted++
+			if routeMuted {
+				why = "the route's time intervals"
+			}
+			d.noteMuted(g, ra.Fingerprint, why)
 			continue
 		}
+		delete(g.mutedWhy, ra.Fingerprint)
 		firing = append(firing, d.alertOf(g, ra))
 		sentFiring = append(sentFiring, ra.Fingerprint)
 	}
@@ -561,6 +584,40 @@ func (d *Dispatcher) flushGroup(ctx context.Context, g *group, now time.Time) er
 	d.stats.Notifications += int64(len(g.node.Receivers))
 	g.lastAt = now
 	return nil
+}
+
+// noteMuted records in the alert's history why it was left out of a
+// notification, once per reason.
+func (d *Dispatcher) noteMuted(g *group, fp matcher.Fingerprint, why string) {
+	if g.mutedWhy[fp] == why {
+		return
+	}
+	g.mutedWhy[fp] = why
+	if a := g.byFP[fp]; a != nil && a.id != uuid.Nil {
+		d.events = append(d.events, pendingEvent{a.id, EventMuted, map[string]any{"why": why, "group": g.key}})
+	}
+}
+
+// recordEvents writes the history the round collected, in one
+// transaction; on failure it is dropped (logged): history must not stop
+// notifications.
+func (d *Dispatcher) recordEvents(ctx context.Context, now time.Time) {
+	if len(d.events) == 0 {
+		return
+	}
+	evs := d.events
+	d.events = nil
+	err := d.svc.db.InTx(ctx, func(tx *sql.Tx) error {
+		for _, e := range evs {
+			if err := insertEvent(ctx, tx, e.alertID, now, e.kind, "dispatcher", uuid.Nil, e.detail); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		d.log.Warn("record alert history", "events", len(evs), "err", err)
+	}
 }
 
 // snapshot returns a function that puts g back as it is now.

@@ -214,6 +214,22 @@ func TestDispatcher_SilencesAndInhibition(t *testing.T) {
 		expect("silenced", "")
 		f.clock.Advance(5 * time.Minute)
 		expect("still silenced", "")
+		// The history says it was routed, and muted by the silence (once).
+		list, _, err := f.svc.List(f.sys, alert.Filter{Status: alert.Firing, Limit: 10})
+		if err != nil || len(list) != 1 {
+			t.Fatalf("firing alerts = %+v, %v", list, err)
+		}
+		det, err := f.svc.Get(f.sys, list[0].ID.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, h := range det.History {
+			kinds = append(kinds, string(h.Kind))
+		}
+		if got := strings.Join(kinds, ","); strings.Count(got, "routed") != 1 || strings.Count(got, "muted") != 1 {
+			t.Fatalf("history = %s, want one routed and one muted", got)
+		}
 		if err := f.svc.ExpireSilence(f.sys, sil.ID); err != nil {
 			t.Fatal(err)
 		}
