@@ -135,16 +135,16 @@ func (a *stored) routeAlert() route.Alert {
 
 // group is one aggregation group with the route it belongs to.
 type group struct {
-	key    string
-	node   *route.Node
-	g      *route.Group
-	added  map[matcher.Fingerprint]string // version of each alert added
-	byFP   map[matcher.Fingerprint]*stored
-	held   map[matcher.Fingerprint]*stored // resolved while muted, after being notified firing: reported once unmuted
+	key   string
+	node  *route.Node
+	g     *route.Group
+	added map[matcher.Fingerprint]string // version of each alert added
+	byFP  map[matcher.Fingerprint]*stored
+	held  map[matcher.Fingerprint]*stored // resolved while muted, after being notified firing: reported once unmuted
 	// mutedWhy is why each alert was last left out, so the history says
 	// so once per reason, not every tick.
 	mutedWhy map[matcher.Fingerprint]string
-	lastAt time.Time                       // last notification, for the API
+	lastAt   time.Time // last notification, for the API
 
 	// While taking over: the stored state and the alerts to restore it with.
 	restored *route.GroupState
