@@ -97,6 +97,7 @@ type serviceData struct {
 	AuditMore string // link to the full history
 	Health    serviceChecks
 	Alerts    serviceAlertList
+	OnCall    serviceOnCall
 }
 
 func (u *UI) showService(w http.ResponseWriter, r *http.Request) error {
@@ -112,6 +113,9 @@ func (u *UI) showService(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if d.Alerts, err = u.firingAlertsOf(ctx, s.Name); err != nil {
+		return err
+	}
+	if d.OnCall, err = u.onCallOf(ctx, s.Name); err != nil {
 		return err
 	}
 	if a.Can(identity.PermReadAudit, uuid.Nil) {

@@ -32,6 +32,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/errs"
 	"groundcrew.dev/groundcrew/internal/identity"
 	"groundcrew.dev/groundcrew/internal/notify"
+	"groundcrew.dev/groundcrew/internal/oncall"
 )
 
 //go:embed templates static
@@ -40,7 +41,8 @@ var files embed.FS
 // Config holds what the UI needs. DB, Identity, Catalog and Checks are
 // required; a nil Logger discards, a nil Clock is the real clock. Without
 // Alerts the alerting pages say they are not found; without Notify the
-// deliveries page says notifications are off.
+// deliveries page says notifications are off; without OnCall the on-call
+// pages are not found and service pages leave out who is on call.
 type Config struct {
 	DB            *db.DB
 	Identity      *identity.Service
@@ -48,6 +50,7 @@ type Config struct {
 	Checks        *check.Service
 	Alerts        *alert.Service
 	Notify        *notify.Service
+	OnCall        *oncall.Service
 	Logger        *slog.Logger
 	Version       string
 	Clock         clock.Clock
@@ -99,6 +102,7 @@ func New(cfg Config) http.Handler {
 	u.statics = hashStatics()
 	u.pages = u.parsePages()
 	addAlertPartials(u.pages)
+	addOnCallPartials(u.pages)
 	return u.routes()
 }
 
@@ -140,6 +144,11 @@ func (u *UI) routes() http.Handler {
 	private("GET /silences", u.listSilences)
 	private("POST /silences", u.createSilence)
 	private("POST /silences/{id}/expire", u.expireSilence)
+	private("GET /oncall", u.onCallPage)
+	private("POST /oncall/feed", u.createFeed)
+	private("GET /oncall/schedules/{name}", u.showSchedule)
+	private("GET /oncall/policies", u.listPolicies)
+	private("GET /oncall/policies/{name}", u.showPolicy)
 	private("GET /teams", u.listTeams)
 	private("GET /teams/{name}", u.showTeam)
 	private("GET /environments", u.listEnvironments)
