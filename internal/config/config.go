@@ -36,6 +36,9 @@ type Config struct {
 	// proxies whose X-Forwarded-For is believed ("10.0.0.0/8,::1");
 	// empty: none, the peer address is the client's.
 	TrustedProxies string `yaml:"trusted_proxies"`
+	// AlertKeyRate is how many requests per second each alert integration
+	// key may send (bursts of ten times that); "50" by default.
+	AlertKeyRate string `yaml:"alert_key_rate"`
 	File           string `yaml:"-"` // the YAML file read, if any
 }
 
@@ -58,6 +61,7 @@ var settings = []setting{
 	{"log-format", "GROUNDCREW_LOG_FORMAT", "log format: text or json", func() string { return "text" }, func(c *Config) *string { return &c.LogFormat }},
 	{"log-level", "GROUNDCREW_LOG_LEVEL", "log level: debug, info, warn or error", func() string { return "info" }, func(c *Config) *string { return &c.LogLevel }},
 	{"check-retention", "GROUNDCREW_CHECK_RETENTION", "how long raw check results are kept, e.g. 14d or 72h (rollups stay)", func() string { return "14d" }, func(c *Config) *string { return &c.CheckRetention }},
+	{"alert-key-rate", "GROUNDCREW_ALERT_KEY_RATE", "requests per second each alert integration key may send (bursts of 10x)", func() string { return "50" }, func(c *Config) *string { return &c.AlertKeyRate }},
 	{"trusted-proxies", "GROUNDCREW_TRUSTED_PROXIES", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For to believe", func() string { return "" }, func(c *Config) *string { return &c.TrustedProxies }},
 }
 
@@ -132,6 +136,9 @@ func (c *Config) validate() error {
 	if _, err := c.TrustedProxyPrefixes(); err != nil {
 		return err
 	}
+	if _, err := c.AlertKeyRateValue(); err != nil {
+		return err
+	}
 	if c.BaseURL == "" {
 		scheme := "http"
 		if c.TLSCert != "" {
@@ -191,4 +198,16 @@ func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
 	return out, nil
+}
+
+// AlertKeyRateValue parses AlertKeyRate ("" is 50).
+func (c *Config) AlertKeyRateValue() (float64, error) {
+	if c.AlertKeyRate == "" {
+		return 50, nil
+	}
+	v, err := strconv.ParseFloat(c.AlertKeyRate, 64)
+	if err != nil || v < 1 || v > 100000 {
+		return 0, fmt.Errorf("config: alert key rate %q: want requests per second, 1 to 100000", c.AlertKeyRate)
+	}
+	return v, nil
 }

@@ -157,7 +157,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	apply.RegisterStatusPages(s.Registry, s.StatusPages)
 	s.OnCall = oncall.NewService(s.DB, s.opts.Clock, s.Identity, s.Catalog, oncall.Options{Logger: s.log})
 	apply.RegisterOnCall(s.Registry, s.OnCall)
-	s.Alerts = alert.NewService(s.DB, s.opts.Clock, s.Catalog, s.Identity, alert.Options{Logger: s.log})
+	rate, _ := s.cfg.AlertKeyRateValue() // validated when the config was resolved
+	s.Alerts = alert.NewService(s.DB, s.opts.Clock, s.Catalog, s.Identity, alert.Options{Logger: s.log, Rate: rate, Burst: int(10 * rate)})
 	s.Fleet = fleet.NewService(s.DB, s.opts.Clock, fleet.Options{Logger: s.log})
 	box, err := secret.Load(s.opts.Getenv, s.cfg.DataDir)
 	if err != nil {
