@@ -39,7 +39,7 @@ type Config struct {
 	// AlertKeyRate is how many requests per second each alert integration
 	// key may send (bursts of ten times that); "50" by default.
 	AlertKeyRate string `yaml:"alert_key_rate"`
-	File           string `yaml:"-"` // the YAML file read, if any
+	File         string `yaml:"-"` // the YAML file read, if any
 }
 
 // setting is one configurable value: its flag, environment variable and
