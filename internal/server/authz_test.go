@@ -112,6 +112,11 @@ func policyBody(name string) map[string]any {
 	return b
 }
 
+// contactBody is a webhook contact method on a loopback port.
+func contactBody(name string) any {
+	return map[string]any{"name": name, "type": "webhook", "address": "http://127.0.0.1:9/secret-hook"}
+}
+
 func integrationBody(name string) any {
 	return map[string]any{"name": name, "type": "webhook", "service": "chk"}
 }
@@ -215,6 +220,13 @@ var routes = []route{
 	{"PUT", "/escalation-policies/ep-%s", func(r string) any { return policyBody("") }, writers},
 	{"DELETE", "/escalation-policies/ep-%s", nil, writers},
 	{"POST", "/ical-tokens", nil, []string{"admin", "operator", "member", "viewer"}},
+	// Another person's contact methods (cu-<role>, a viewer): admins only;
+	// managing one's own is checked after the table.
+	{"GET", "/users/cu-%s/contact-methods", nil, admins},
+	{"POST", "/users/cu-%s/contact-methods", func(r string) any { return contactBody("new") }, admins},
+	{"GET", "/users/cu-%s/notification-rules", nil, admins},
+	{"PUT", "/users/cu-%s/notification-rules", func(r string) any { return map[string]any{"rules": []any{map[string]any{"method": "cm"}}} }, admins},
+	{"DELETE", "/users/cu-%s/contact-methods/cm", nil, admins},
 
 	{"GET", "/enroll-tokens", nil, everyone},
 	{"POST", "/enroll-tokens", func(r string) any { return map[string]any{"name": "new-et-" + r, "location": "eu"} }, operators},
@@ -299,6 +311,8 @@ func TestAuthorization(t *testing.T) {
 		admin.must(201, "POST", "/api/v1/receivers", receiverBody("rc-"+r), nil)
 		admin.must(201, "POST", "/api/v1/schedules", scheduleBody("sc-"+r), nil)
 		admin.must(201, "POST", "/api/v1/escalation-policies", policyBody("ep-"+r), nil)
+		admin.must(201, "POST", "/api/v1/users", map[string]any{"name": "cu-" + r, "role": "viewer"}, nil)
+		admin.must(201, "POST", "/api/v1/users/cu-"+r+"/contact-methods", contactBody("cm"), nil)
 		admin.must(200, "POST", "/api/v1/apply", map[string]any{"documents": []any{map[string]any{"apiVersion": "groundcrew.dev/v1",
 			"kind": "ForecastRule", "metadata": map[string]any{"name": "fr-" + r}, "spec": map[string]any{"series": map[string]any{"name": "fs_used"},
 				"method": "linear", "horizon": "24h", "threshold": 0.9, "direction": "rising"}}}}, nil)
@@ -324,6 +338,7 @@ func TestAuthorization(t *testing.T) {
 		key := strings.ReplaceAll(strings.ReplaceAll(rt.path, "/documents/services", "/documents/{kind}"), "/notices/1", "/notices/{number}")
 		key = strings.ReplaceAll(key, "/deliveries/"+sent.Deliveries[0], "/deliveries/{id}")
 		key = strings.ReplaceAll(key, "/silences/sil-%s", "/silences/{id}")
+		key = strings.ReplaceAll(key, "/contact-methods/cm", "/contact-methods/{method}")
 		key = strings.ReplaceAll(key, "/metrics/series/"+series.Items[0].ID, "/metrics/series/{id}")
 		covered[rt.method+" "+templatePath.ReplaceAllString(key, "/{name}")] = true
 		for _, role := range roles {
@@ -351,6 +366,39 @@ func TestAuthorization(t *testing.T) {
 			}
 			if got != want {
 				t.Errorf("%s %s as %s = %d, want %s: %s", rt.method, path, role, code, want, data)
+			}
+		}
+	}
+	// Everyone signed in manages their own contact methods and rules; a
+	// read-only token may only read them; URLs never come back whole.
+	self := map[string]string{"admin": "admin", "operator": "olga", "member": "bob", "viewer": "vera", "readtoken": "rita", "anonymous": "vera"}
+	for _, role := range roles {
+		c, base := clients[role], "/api/v1/users/"+self[role]
+		for _, step := range []struct {
+			method, path string
+			body         any
+			ok           int
+			write        bool
+		}{
+			{"POST", "/contact-methods", contactBody("own-" + role), 201, true},
+			{"PUT", "/notification-rules", map[string]any{"rules": []any{map[string]any{"method": "own-" + role, "delay_minutes": 5}}}, 200, true},
+			{"GET", "/contact-methods", nil, 200, false},
+			{"GET", "/notification-rules", nil, 200, false},
+			{"DELETE", "/contact-methods/own-" + role, nil, 204, true},
+		} {
+			want := step.ok
+			switch {
+			case role == "anonymous":
+				want = 401
+			case role == "readtoken" && step.write:
+				want = 403
+			}
+			code, _, data := c.do(step.method, base+step.path, step.body)
+			if code != want {
+				t.Errorf("%s %s as %s = %d, want %d: %s", step.method, base+step.path, role, code, want, data)
+			}
+			if strings.Contains(string(data), "secret-hook") {
+				t.Errorf("%s %s as %s shows the webhook URL: %s", step.method, base+step.path, role, data)
 			}
 		}
 	}

@@ -31,6 +31,7 @@ func (s *Server) handler() http.Handler {
 		StatusPages: s.StatusPages, Maintenance: s.Maintenance, Fleet: s.Fleet, Notify: s.Notify, Logger: s.log, Version: Version, BaseURL: s.baseURL()})
 	apiV1.RegisterAlerts(s.Alerts)
 	apiV1.RegisterOnCall(s.OnCall)
+	apiV1.RegisterContacts(s.OnCall)
 	apiV1.RegisterMetrics(s.Metrics)
 	var apiHandler http.Handler = apiMux
 	apiHandler = api.Authenticate(s.Identity, s.log, apiHandler)
