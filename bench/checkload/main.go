@@ -1,5 +1,5 @@
 // Command checkload measures groundcrew's health-check scheduler: how many
-// HTTP checks one server runs on time, with how much CPU and memory, and
+// HTTP checks one server runs on time, with how much CPU and harness.Memory, and
 // how fast the check list stays while it does.
 //
 // For each count N in -checks it starts a local target HTTP server (in this
@@ -44,6 +44,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"groundcrew.dev/groundcrew/bench/harness"
 )
 
 // config is what the flags select.
@@ -233,6 +235,6 @@ func printMachine() {
 			}
 		}
 	}
-	logf("machine: %d CPUs (%s), %s memory, %s/%s, %s; load average %s",
-		runtime.NumCPU(), model, mem, runtime.GOOS, runtime.GOARCH, runtime.Version(), loadAvg())
+	logf("machine: %d CPUs (%s), %s harness.Memory, %s/%s, %s; load average %s",
+		runtime.NumCPU(), model, mem, runtime.GOOS, runtime.GOARCH, runtime.Version(), harness.LoadAvg())
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"groundcrew.dev/groundcrew/bench/harness"
+
 	"groundcrew.dev/groundcrew/internal/check/sched"
 )
 
@@ -356,16 +358,16 @@ func waitQuiet(ctx context.Context, pid int, pg bool, maxWait time.Duration) (ti
 	const calmCores, calmSeconds = 0.25, 5
 	start := time.Now()
 	ours := func() time.Duration {
-		d, _, _ := procCPU(pid)
-		d += selfCPU()
+		d, _, _ := harness.ProcCPU(pid)
+		d += harness.SelfCPU()
 		if pg {
-			for _, t := range commCPU("postgres") {
+			for _, t := range harness.CommCPU("postgres") {
 				d += t
 			}
 		}
 		return d
 	}
-	busy0, total0 := machineCPU()
+	busy0, total0 := harness.MachineCPU()
 	ours0 := ours()
 	calm, said := 0, false
 	for calm < calmSeconds {
@@ -378,12 +380,12 @@ func waitQuiet(ctx context.Context, pid int, pg bool, maxWait time.Duration) (ti
 			return time.Since(start), true
 		case <-time.After(time.Second):
 		}
-		busy1, total1 := machineCPU()
+		busy1, total1 := harness.MachineCPU()
 		ours1 := ours()
 		other := 0.0
 		if total1 > total0 {
 			ticks := float64(total1-total0) / float64(runtime.NumCPU()) // ticks per CPU in the interval
-			other = float64(busy1-busy0)/ticks - (ours1-ours0).Seconds()*userHZ/ticks
+			other = float64(busy1-busy0)/ticks - (ours1-ours0).Seconds()*harness.UserHZ/ticks
 		}
 		busy0, total0, ours0 = busy1, total1, ours1
 		if other < calmCores {

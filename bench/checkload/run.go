@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"groundcrew.dev/groundcrew/bench/harness"
 )
 
 // result is what one check count measured.
@@ -47,11 +49,11 @@ type result struct {
 	busy      float64 // fraction of the machine's CPUs busy during the window
 	dropped   int
 
-	memLogin  memory // after the first login (argon2id)
-	memCreate memory // after creating the checks
-	rssPeak   int64  // highest VmRSS sampled in the window
-	hwmWindow int64  // VmHWM at the end of the window
-	hwmEnd    int64  // VmHWM at the end (after the API and UI requests)
+	memLogin  harness.Memory // after the first login (argon2id)
+	memCreate harness.Memory // after creating the checks
+	rssPeak   int64          // highest VmRSS sampled in the window
+	hwmWindow int64          // VmHWM at the end of the window
+	hwmEnd    int64          // VmHWM at the end (after the API and UI requests)
 
 	lat       []latency
 	unknown   int // checks still unknown at the end
@@ -105,7 +107,7 @@ func (r result) cpuPerRun(d time.Duration) float64 {
 func runCount(ctx context.Context, cfg config, bin string, n int) (result, error) {
 	r := result{n: n, window: cfg.window, downWant: 0}
 	r.apiloadWaited, r.apiloadRan = waitApiload(ctx, cfg.waitApiload)
-	r.loadBefore = loadAvg()
+	r.loadBefore = harness.LoadAvg()
 	logf("%d checks: load average %s", n, r.loadBefore)
 
 	work, err := os.MkdirTemp("", "checkload-")
@@ -143,7 +145,7 @@ func runCount(ctx context.Context, cfg config, bin string, n int) (result, error
 	defer tgt.stop()
 	r.downWant = tgt.downCount()
 
-	password := randomHex(16)
+	password := harness.RandomHex(16)
 	srv, err := startServer(ctx, serverOptions{bin: bin, work: work, database: dsn, adminPassword: password,
 		pprof: cfg.profileDir != "", echoLog: cfg.serverLog, env: cfg.serverEnv})
 	if err != nil {
@@ -155,7 +157,7 @@ func runCount(ctx context.Context, cfg config, bin string, n int) (result, error
 	if err := c.login(ctx, password); err != nil {
 		return r, err
 	}
-	r.memLogin = procMemory(srv.pid)
+	r.memLogin = harness.ProcMemory(srv.pid)
 	rdb, err := openResultsDB(filepath.Join(work, "data", "groundcrew.db"), schema)
 	if err != nil {
 		return r, err
@@ -173,12 +175,12 @@ func runCount(ctx context.Context, cfg config, bin string, n int) (result, error
 					filepath.Join(cfg.profileDir, fmt.Sprintf("%s-%d-idle.cpu.pprof", fileLabel(cfg), n)))
 			}()
 		}
-		i0, _, _ := procCPU(srv.pid)
+		i0, _, _ := harness.ProcCPU(srv.pid)
 		t0 := time.Now()
 		if err := sleepUntil(ctx, srv, t0.Add(cfg.idle)); err != nil {
 			return r, err
 		}
-		i1, _, _ := procCPU(srv.pid)
+		i1, _, _ := harness.ProcCPU(srv.pid)
 		r.idle, r.idleCPU = time.Since(t0), i1-i0
 		logf("idle server: %.0f ms CPU per second", r.idleRate())
 		if profDone != nil {
@@ -187,17 +189,17 @@ func runCount(ctx context.Context, cfg config, bin string, n int) (result, error
 			}
 		}
 	}
-	cpu0, _, _ := procCPU(srv.pid)
+	cpu0, _, _ := harness.ProcCPU(srv.pid)
 	sd, err := seed(ctx, c, cfg, n, tgt.url)
 	if err != nil {
 		return r, err
 	}
 	created := time.Now()
-	cpu1, _, _ := procCPU(srv.pid)
+	cpu1, _, _ := harness.ProcCPU(srv.pid)
 	r.createTook, r.createCPU = sd.took, cpu1-cpu0
-	r.memCreate = procMemory(srv.pid)
+	r.memCreate = harness.ProcMemory(srv.pid)
 	logf("created %d checks in %s (%.0f/s), server CPU %.1f s; RSS %s, peak %s",
-		n, sd.took.Round(time.Millisecond), float64(n)/sd.took.Seconds(), r.createCPU.Seconds(), mib(r.memCreate.rss), mib(r.memCreate.hwm))
+		n, sd.took.Round(time.Millisecond), float64(n)/sd.took.Seconds(), r.createCPU.Seconds(), harness.MiB(r.memCreate.RSS), harness.MiB(r.memCreate.HWM))
 
 	if err := r.firstRuns(ctx, cfg, srv, tgt, rdb, sd, created); err != nil {
 		return r, err
@@ -222,7 +224,7 @@ func runCount(ctx context.Context, cfg config, bin string, n int) (result, error
 	if err := r.steadyWindow(ctx, cfg, srv, c, tgt, rdb); err != nil {
 		return r, err
 	}
-	r.hwmWindow = procMemory(srv.pid).hwm
+	r.hwmWindow = harness.ProcMemory(srv.pid).HWM
 
 	// The check list, through the API and the UI, while checks keep running.
 	r.lat = append(r.lat,
@@ -237,7 +239,7 @@ func runCount(ctx context.Context, cfg config, bin string, n int) (result, error
 			timeRequests(ctx, c, "GET /checks?status=down (UI)", "/checks?status=down", cfg.uiRequests, time.Minute))
 	}
 	r.lat = append(r.lat, timeRequests(ctx, c, "GET /metrics", "/metrics", 5, 30*time.Second))
-	r.hwmEnd = procMemory(srv.pid).hwm
+	r.hwmEnd = harness.ProcMemory(srv.pid).HWM
 
 	var unknown, down struct {
 		Items []struct {
@@ -328,7 +330,7 @@ func sleepUntil(ctx context.Context, srv *server, t time.Time) error {
 // steadyWindow measures one window: CPU and stored results between two
 // readings, /metrics just outside them, RSS sampled every second.
 func (r *result) steadyWindow(ctx context.Context, cfg config, srv *server, c *client, tgt *target, rdb *resultsDB) error {
-	r.loadWindow = loadAvg()
+	r.loadWindow = harness.LoadAvg()
 	logf("steady window of %s; load average %s", cfg.window, r.loadWindow)
 	r.m0 = scrapeMetrics(ctx, c)
 
@@ -340,13 +342,13 @@ func (r *result) steadyWindow(ctx context.Context, cfg config, srv *server, c *c
 				filepath.Join(cfg.profileDir, fmt.Sprintf("%s-%d.cpu.pprof", fileLabel(cfg), r.n)))
 		}()
 	}
-	cpu0, _, _ := procCPU(srv.pid)
+	cpu0, _, _ := harness.ProcCPU(srv.pid)
 	pg0 := map[int]time.Duration{}
 	if cfg.database != "" {
-		pg0 = commCPU("postgres")
+		pg0 = harness.CommCPU("postgres")
 	}
-	self0 := selfCPU()
-	busy0, total0 := machineCPU()
+	self0 := harness.SelfCPU()
+	busy0, total0 := harness.MachineCPU()
 	id0, err := rdb.maxID(ctx)
 	if err != nil {
 		return fmt.Errorf("count results: %w", err)
@@ -367,7 +369,7 @@ func (r *result) steadyWindow(ctx context.Context, cfg config, srv *server, c *c
 			return fmt.Errorf("the server exited (%v)", srv.waitErr)
 		case <-tick.C:
 		}
-		r.rssPeak = max(r.rssPeak, procMemory(srv.pid).rss)
+		r.rssPeak = max(r.rssPeak, harness.ProcMemory(srv.pid).RSS)
 		if time.Since(lastPgrep) >= 10*time.Second {
 			r.apiloadWindow = r.apiloadWindow || apiloadRunning(ctx)
 			lastPgrep = time.Now()
@@ -380,12 +382,12 @@ func (r *result) steadyWindow(ctx context.Context, cfg config, srv *server, c *c
 	if err != nil {
 		return fmt.Errorf("count results: %w", err)
 	}
-	busy1, total1 := machineCPU()
-	self1 := selfCPU()
+	busy1, total1 := harness.MachineCPU()
+	self1 := harness.SelfCPU()
 	if cfg.database != "" {
-		r.dbCPU = cpuSince(pg0, commCPU("postgres"))
+		r.dbCPU = harness.CPUSince(pg0, harness.CommCPU("postgres"))
 	}
-	cpu1, _, _ := procCPU(srv.pid)
+	cpu1, _, _ := harness.ProcCPU(srv.pid)
 	r.m1 = scrapeMetrics(ctx, c)
 
 	r.window = t1.Sub(t0)
@@ -394,7 +396,7 @@ func (r *result) steadyWindow(ctx context.Context, cfg config, srv *server, c *c
 		r.busy = float64(busy1-busy0) / float64(total1-total0)
 	}
 	r.stored, r.hitsIn = id1-id0, hits1-hits0
-	r.rssPeak = max(r.rssPeak, procMemory(srv.pid).rss)
+	r.rssPeak = max(r.rssPeak, harness.ProcMemory(srv.pid).RSS)
 	if profDone != nil {
 		if err := <-profDone; err != nil {
 			logf("CPU profile: %v", err)
@@ -483,8 +485,8 @@ func (r result) print(w io.Writer, cfg config) {
 	}
 	p("  other CPU              load generator + target %.2f cores, everything else %.2f cores; machine %.0f%% busy",
 		r.cores(r.loadCPU), r.cores(r.otherCPU()), 100*r.busy)
-	p("  server memory          after login RSS %s (peak %s); after creating RSS %s (peak %s); window RSS peak %s, VmHWM %s; VmHWM at the end %s",
-		mib(r.memLogin.rss), mib(r.memLogin.hwm), mib(r.memCreate.rss), mib(r.memCreate.hwm), mib(r.rssPeak), mib(r.hwmWindow), mib(r.hwmEnd))
+	p("  server harness.Memory          after login RSS %s (peak %s); after creating RSS %s (peak %s); window RSS peak %s, VmHWM %s; VmHWM at the end %s",
+		harness.MiB(r.memLogin.RSS), harness.MiB(r.memLogin.HWM), harness.MiB(r.memCreate.RSS), harness.MiB(r.memCreate.HWM), harness.MiB(r.rssPeak), harness.MiB(r.hwmWindow), harness.MiB(r.hwmEnd))
 	if r.m1.ok {
 		p("  /metrics               %d KiB, scraped in %s", r.m1.bytes>>10, ms(r.m1.took))
 	}
@@ -520,7 +522,7 @@ func (r result) schedRow(cfg config) string {
 		cfg.label, r.n, r.createTook.Round(100*time.Millisecond), orNever(r.allProbed), orNever(r.allStored),
 		float64(r.runs.runs)/r.window.Seconds(), float64(r.n)/cfg.interval.Seconds(),
 		ms(percentile(l, .5)), ms(percentile(l, .99)), ms(percentile(l, 1)), server,
-		r.cpuPerRun(r.serverCPU), marginal, pg, mib(r.rssPeak), mib(r.hwmWindow),
+		r.cpuPerRun(r.serverCPU), marginal, pg, harness.MiB(r.rssPeak), harness.MiB(r.hwmWindow),
 		r.cores(r.serverCPU), pgCores, r.cores(r.loadCPU), r.cores(r.otherCPU()), r.loadWindow)
 }
 

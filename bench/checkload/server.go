@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,10 +13,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"groundcrew.dev/groundcrew/bench/harness"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver: the fresh schema and result counts
 	_ "modernc.org/sqlite"             // "sqlite" driver: read-only result counts
@@ -60,17 +59,17 @@ type pgSchema struct {
 func freshSchema(ctx context.Context, dsn string) (*pgSchema, error) {
 	u, err := url.Parse(dsn)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return nil, fmt.Errorf("-database %q: want postgres://…", redactDSN(dsn))
+		return nil, fmt.Errorf("-database %q: want postgres://…", harness.RedactDSN(dsn))
 	}
 	admin, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, err
 	}
 	admin.SetMaxOpenConns(2)
-	name := "checkload_" + randomHex(6)
+	name := "checkload_" + harness.RandomHex(6)
 	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+name); err != nil {
 		admin.Close()
-		return nil, fmt.Errorf("create schema on %s: %w", redactDSN(dsn), err)
+		return nil, fmt.Errorf("create schema on %s: %w", harness.RedactDSN(dsn), err)
 	}
 	q := u.Query()
 	q.Set("search_path", name)
@@ -112,23 +111,6 @@ func (s *pgSchema) drop() {
 		logf("drop schema %s: %v", s.name, err)
 	}
 	s.admin.Close()
-}
-
-func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 type serverOptions struct {
@@ -300,131 +282,4 @@ func (s *server) alive() bool {
 	default:
 		return true
 	}
-}
-
-// memory is a process's resident set now and at its peak, in bytes.
-type memory struct{ rss, hwm int64 }
-
-func procMemory(pid int) memory {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return memory{-1, -1}
-	}
-	var m memory
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(v)
-		if len(f) != 2 || f[1] != "kB" {
-			continue
-		}
-		n, _ := strconv.ParseInt(f[0], 10, 64)
-		switch k {
-		case "VmRSS":
-			m.rss = n << 10
-		case "VmHWM":
-			m.hwm = n << 10
-		}
-	}
-	return m
-}
-
-// userHZ is the unit of the CPU times in /proc/PID/stat.
-const userHZ = 100
-
-// procCPU returns the CPU time (utime + stime) of pid and its command name.
-func procCPU(pid int) (time.Duration, string, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, "", false
-	}
-	open, i := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')')
-	if open < 0 || i < open {
-		return 0, "", false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, "", false
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / userHZ, string(b[open+1 : i]), true
-}
-
-// commCPU returns the CPU time of every process named comm, by PID.
-func commCPU(comm string) map[int]time.Duration {
-	out := map[int]time.Duration{}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return out
-	}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if d, c, ok := procCPU(pid); ok && c == comm {
-			out[pid] = d
-		}
-	}
-	return out
-}
-
-func cpuSince(before, after map[int]time.Duration) time.Duration {
-	var d time.Duration
-	for pid, t := range after {
-		d += t - before[pid]
-	}
-	return d
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// machineCPU returns the busy and total CPU time of the machine in clock
-// ticks, from /proc/stat.
-func machineCPU() (busy, total int64) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 5 || f[0] != "cpu" {
-		return 0, 0
-	}
-	for i, v := range f[1:min(len(f), 9)] {
-		n, _ := strconv.ParseInt(v, 10, 64)
-		total += n
-		if i != 3 && i != 4 { // idle, iowait
-			busy += n
-		}
-	}
-	return busy, total
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func mib(n int64) string {
-	if n < 0 {
-		return "?"
-	}
-	return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
 }

@@ -373,9 +373,9 @@ func ProcMemory(pid int) Memory {
 	return m
 }
 
-// userHZ is the unit of the CPU times in /proc/PID/stat; 100 on every
+// UserHZ is the unit (ticks per second) of the CPU times in /proc/PID/stat; 100 on every
 // Linux platform Go supports.
-const userHZ = 100
+const UserHZ = 100
 
 // CPU returns the CPU time (user + system) the server has used.
 func (s *Server) CPU() time.Duration {
@@ -401,7 +401,7 @@ func ProcCPU(pid int) (d time.Duration, comm string, ok bool) {
 	}
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / userHZ, string(b[open+1 : i]), true
+	return time.Duration(utime+stime) * time.Second / UserHZ, string(b[open+1 : i]), true
 }
 
 // CommCPU returns the CPU time of every process whose command name is comm

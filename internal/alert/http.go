@@ -94,19 +94,30 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return body, nil
 }
 
+// authenticatedBody checks the request's integration key (of type t)
+// and reads its body (at most max bytes); on failure it has answered and
+// reports false.
+func (h *Handler) authenticatedBody(ctx context.Context, w http.ResponseWriter, r *http.Request, t Type, max int64) (Integration, []byte, bool) {
+	it, err := h.authenticate(ctx, r, t)
+	if err != nil {
+		h.fail(w, r, err)
+		return Integration{}, nil, false
+	}
+	body, err := readBody(w, r, max)
+	if err != nil {
+		h.fail(w, r, err)
+		return Integration{}, nil, false
+	}
+	return it, body, true
+}
+
 // alertmanager serves POST /api/v2/alerts: 200 with an empty body, as
 // Alertmanager answers.
 func (h *Handler) alertmanager(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), ingestTimeout)
 	defer cancel()
-	it, err := h.authenticate(ctx, r, TypeAlertmanager)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	body, err := readBody(w, r, MaxAlertmanagerBodyBytes)
-	if err != nil {
-		h.fail(w, r, err)
+	it, body, ok := h.authenticatedBody(ctx, w, r, TypeAlertmanager, MaxAlertmanagerBodyBytes)
+	if !ok {
 		return
 	}
 	alerts, err := ParseAlertmanager(body)
@@ -124,14 +135,8 @@ func (h *Handler) alertmanager(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) alertmanagerWebhook(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), ingestTimeout)
 	defer cancel()
-	it, err := h.authenticate(ctx, r, TypeAlertmanager)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	body, err := readBody(w, r, MaxAlertmanagerBodyBytes)
-	if err != nil {
-		h.fail(w, r, err)
+	it, body, ok := h.authenticatedBody(ctx, w, r, TypeAlertmanager, MaxAlertmanagerBodyBytes)
+	if !ok {
 		return
 	}
 	alerts, err := ParseAlertmanagerWebhook(body)
@@ -159,14 +164,8 @@ type WebhookResponse struct {
 func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), ingestTimeout)
 	defer cancel()
-	it, err := h.authenticate(ctx, r, TypeWebhook)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	body, err := readBody(w, r, MaxBodyBytes)
-	if err != nil {
-		h.fail(w, r, err)
+	it, body, ok := h.authenticatedBody(ctx, w, r, TypeWebhook, MaxBodyBytes)
+	if !ok {
 		return
 	}
 	in, err := ParseWebhook(body)

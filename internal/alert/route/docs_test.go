@@ -1,14 +1,10 @@
 package route_test
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
+
+	"groundcrew.dev/groundcrew/internal/doccheck"
 
 	"groundcrew.dev/groundcrew/internal/alert/matcher"
 	"groundcrew.dev/groundcrew/internal/alert/route"
@@ -18,64 +14,8 @@ import (
 // comment, or an exported name lacks a doc comment.
 func TestDocComments(t *testing.T) {
 	for _, dir := range []string{".", "../matcher"} {
-		fset := token.NewFileSet()
-		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-		hasPkgDoc := false
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			src, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			file, err := parser.ParseFile(fset, f, src, parser.ParseComments)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if file.Doc != nil {
-				hasPkgDoc = true
-			}
-			for _, decl := range file.Decls {
-				switch d := decl.(type) {
-				case *ast.FuncDecl:
-					if d.Name.IsExported() && d.Doc == nil && !isMethodOfUnexported(d) && d.Name.Name != "Error" {
-						t.Errorf("%s: %s has no doc comment", fset.Position(d.Pos()), d.Name.Name)
-					}
-				case *ast.GenDecl:
-					for _, spec := range d.Specs {
-						switch s := spec.(type) {
-						case *ast.TypeSpec:
-							if s.Name.IsExported() && d.Doc == nil && s.Doc == nil {
-								t.Errorf("%s: type %s has no doc comment", fset.Position(s.Pos()), s.Name.Name)
-							}
-						case *ast.ValueSpec:
-							for _, n := range s.Names {
-								if n.IsExported() && d.Doc == nil && s.Doc == nil && s.Comment == nil {
-									t.Errorf("%s: %s has no doc comment", fset.Position(n.Pos()), n.Name)
-								}
-							}
-						}
-					}
-				}
-			}
-		}
-		if !hasPkgDoc {
-			t.Errorf("package in %s has no package comment", dir)
-		}
+		doccheck.Check(t, dir, doccheck.Options{SkipUnexportedReceivers: true})
 	}
-}
-
-func isMethodOfUnexported(d *ast.FuncDecl) bool {
-	if d.Recv == nil || len(d.Recv.List) == 0 {
-		return false
-	}
-	typ := d.Recv.List[0].Type
-	if star, ok := typ.(*ast.StarExpr); ok {
-		typ = star.X
-	}
-	id, ok := typ.(*ast.Ident)
-	return ok && !id.IsExported()
 }
 
 // TestConcurrentReads exercises a Tree, an Inhibitor and Silences from
