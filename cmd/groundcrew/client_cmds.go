@@ -37,7 +37,7 @@ func addClientCommands(root *cobra.Command, e *env) {
 	for _, cmd := range []*cobra.Command{
 		c.newApplyCmd(), c.newGetCmd(), c.newAuditCmd(), c.newTokenCmd(), c.newWhoAmICmd(), c.newLogoutCmd(), c.newAgentCmd(),
 		c.newIntegrationsCmd(), c.newAlertsCmd(), c.newSilenceCmd(),
-		c.newOnCallCmd(),
+		c.newOnCallCmd(), c.newPagesCmd(),
 	} {
 		c.connFlags(cmd, true)
 		root.AddCommand(cmd)

@@ -113,6 +113,7 @@ const (
 	EventAcknowledged EventKind = "acknowledged"
 	EventRouted       EventKind = "routed"   // the dispatcher sent it to a route and group
 	EventMuted        EventKind = "muted"    // left out of a notification: a silence, an inhibition rule or a time interval
+	EventPaged        EventKind = "paged"    // opened or joined a page of an escalation policy
 	EventNotified     EventKind = "notified" // reported to a receiver (or recorded without one: "unrouted")
 )
 

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/errs"
 	"groundcrew.dev/groundcrew/internal/notify"
+	"groundcrew.dev/groundcrew/internal/oncall/pager"
 )
 
 // Notifier delivers a notification to a receiver, durably: it enqueues the
@@ -30,6 +33,16 @@ type Notifier interface {
 }
 
 var _ Notifier = (*notify.Service)(nil)
+
+// Pager opens a page for an alert group routed to an escalation policy,
+// and resolves it when the group's alerts all resolve, in the caller's
+// transaction; pager.Pager implements it.
+type Pager interface {
+	OpenTx(ctx context.Context, tx *sql.Tx, in pager.OpenInput) (pager.Page, bool, error)
+	ResolveGroupTx(ctx context.Context, tx *sql.Tx, groupKey, why string) error
+}
+
+var _ Pager = (*pager.Pager)(nil)
 
 // Leader says whether this replica runs the dispatcher now; jobs.Leader
 // implements it.
@@ -49,6 +62,9 @@ type DispatcherOptions struct {
 	Tick time.Duration
 	// ExternalURL is groundcrew's address, for links in notifications.
 	ExternalURL string
+	// Pager pages the escalation policies routes name; nil: routes with
+	// an escalation policy only notify their receivers.
+	Pager Pager
 }
 
 // Dispatcher turns stored alerts into notifications: it routes each alert
@@ -553,6 +569,9 @@ func (d *Dispatcher) flushGroup(ctx context.Context, g *group, now time.Time) er
 				return err
 			}
 		}
+		if err := d.page(ctx, tx, g, reason, firing); err != nil {
+			return err
+		}
 		for _, rcv := range g.node.Receivers {
 			ids, err := d.notifier.Enqueue(ctx, tx, rcv, d.notification(g, rcv, reason, firing, resolved))
 			detail := map[string]any{"deliveries": ids}
@@ -584,6 +603,70 @@ func (d *Dispatcher) flushGroup(ctx context.Context, g *group, now time.Time) er
 	d.stats.Notifications += int64(len(g.node.Receivers))
 	g.lastAt = now
 	return nil
+}
+
+// page opens (or adds to) the page of a group whose route names an
+// escalation policy when alerts are notified firing, and resolves it when
+// every alert resolved. An unknown policy must not block the receivers:
+// it is logged and recorded in the alerts' history.
+func (d *Dispatcher) page(ctx context.Context, tx *sql.Tx, g *group, reason route.Reason, firing []*stored) error {
+	policy := g.node.EscalationPolicy
+	if policy == "" || d.opts.Pager == nil {
+		return nil
+	}
+	switch {
+	case reason == route.ReasonAllResolved:
+		return d.opts.Pager.ResolveGroupTx(ctx, tx, g.key, "every alert of the group resolved")
+	case len(firing) == 0 || (reason != route.ReasonFirst && reason != route.ReasonNewAlerts):
+		return nil
+	}
+	labels := common(firing, func(a *stored) map[string]string { return a.labels })
+	in := pager.OpenInput{GroupKey: g.key, Policy: policy, Team: g.node.Team, Service: cmp.Or(g.node.Service, labels["service"]), Labels: labels,
+		Summary: pageSummary(firing, g.g.Labels)}
+	for _, a := range firing {
+		in.Alerts = append(in.Alerts, pager.AlertRef{ID: a.id, Fingerprint: a.fingerprint, Summary: alertSummary(a)})
+	}
+	pg, opened, err := d.opts.Pager.OpenTx(ctx, tx, in)
+	detail := map[string]any{"page": pg.ID, "policy": policy, "opened": opened}
+	switch {
+	case errs.Is(err, errs.NotFound) || errs.Is(err, errs.Invalid):
+		d.log.Error("page escalation policy", "policy", policy, "group", g.key, "err", err)
+		detail = map[string]any{"policy": policy, "error": err.Error()}
+	case err != nil:
+		return err
+	}
+	for _, a := range firing {
+		if a.id != uuid.Nil {
+			d.events = append(d.events, pendingEvent{a.id, EventPaged, detail})
+		}
+	}
+	return nil
+}
+
+// pageSummary says in one line what a page is about.
+func pageSummary(firing []*stored, groupLabels map[string]string) string {
+	if len(firing) == 1 {
+		return alertSummary(firing[0])
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(groupLabels)) {
+		parts = append(parts, groupLabels[k])
+	}
+	what := strings.Join(parts, " ")
+	if what == "" {
+		what = alertSummary(firing[0]) + " and others"
+	}
+	return fmt.Sprintf("%d alerts: %s", len(firing), what)
+}
+
+func alertSummary(a *stored) string {
+	if s := a.annotations["summary"]; s != "" {
+		return s
+	}
+	if s := a.labels["alertname"]; s != "" {
+		return s
+	}
+	return a.fingerprint
 }
 
 // noteMuted records in the alert's history why it was left out of a

@@ -39,6 +39,13 @@ type Config struct {
 	// AlertKeyRate is how many requests per second each alert integration
 	// key may send (bursts of ten times that); "50" by default.
 	AlertKeyRate string `yaml:"alert_key_rate"`
+	// PagingMailer names the receiver whose e-mail channel sends pages to
+	// people's e-mail contact methods (its sender and SMTP server).
+	PagingMailer string `yaml:"paging_mailer"`
+	// PageThrottle bounds the messages one contact method receives:
+	// "3/5m" (the default) is at most three in any five minutes; pages due
+	// meanwhile are bundled into the next message.
+	PageThrottle string `yaml:"page_throttle"`
 	File         string `yaml:"-"` // the YAML file read, if any
 }
 
@@ -61,6 +68,8 @@ var settings = []setting{
 	{"log-format", "GROUNDCREW_LOG_FORMAT", "log format: text or json", func() string { return "text" }, func(c *Config) *string { return &c.LogFormat }},
 	{"log-level", "GROUNDCREW_LOG_LEVEL", "log level: debug, info, warn or error", func() string { return "info" }, func(c *Config) *string { return &c.LogLevel }},
 	{"check-retention", "GROUNDCREW_CHECK_RETENTION", "how long raw check results are kept, e.g. 14d or 72h (rollups stay)", func() string { return "14d" }, func(c *Config) *string { return &c.CheckRetention }},
+	{"paging-mailer", "GROUNDCREW_PAGING_MAILER", "receiver whose e-mail channel sends pages to people's e-mail addresses", func() string { return "" }, func(c *Config) *string { return &c.PagingMailer }},
+	{"page-throttle", "GROUNDCREW_PAGE_THROTTLE", "at most N messages per contact method in a window, N/WINDOW (pages bundle meanwhile)", func() string { return "3/5m" }, func(c *Config) *string { return &c.PageThrottle }},
 	{"alert-key-rate", "GROUNDCREW_ALERT_KEY_RATE", "requests per second each alert integration key may send (bursts of 10x)", func() string { return "50" }, func(c *Config) *string { return &c.AlertKeyRate }},
 	{"trusted-proxies", "GROUNDCREW_TRUSTED_PROXIES", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For to believe", func() string { return "" }, func(c *Config) *string { return &c.TrustedProxies }},
 }
@@ -139,6 +148,9 @@ func (c *Config) validate() error {
 	if _, err := c.AlertKeyRateValue(); err != nil {
 		return err
 	}
+	if _, _, err := c.PageThrottleValue(); err != nil {
+		return err
+	}
 	if c.BaseURL == "" {
 		scheme := "http"
 		if c.TLSCert != "" {
@@ -198,6 +210,27 @@ func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
 	return out, nil
+}
+
+// PageThrottleValue parses PageThrottle ("" is 3/5m).
+func (c *Config) PageThrottleValue() (int, time.Duration, error) {
+	if c.PageThrottle == "" {
+		return 3, 5 * time.Minute, nil
+	}
+	bad := fmt.Errorf("config: page throttle %q: want MESSAGES/WINDOW such as 3/5m (1-100 messages, a window of 1m to 24h)", c.PageThrottle)
+	n, w, ok := strings.Cut(c.PageThrottle, "/")
+	if !ok {
+		return 0, 0, bad
+	}
+	msgs, err := strconv.Atoi(n)
+	if err != nil || msgs < 1 || msgs > 100 {
+		return 0, 0, bad
+	}
+	window, err := time.ParseDuration(w)
+	if err != nil || window < time.Minute || window > 24*time.Hour {
+		return 0, 0, bad
+	}
+	return msgs, window, nil
 }
 
 // AlertKeyRateValue parses AlertKeyRate ("" is 50).

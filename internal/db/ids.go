@@ -60,6 +60,21 @@ func CollectPage[T any](rows *sql.Rows, limit int, scan func(*sql.Rows) (T, erro
 	return out, key(out[len(out)-1]), nil
 }
 
+// CollectRows reads every row of rows, scanning each with scan, and
+// closes rows.
+func CollectRows[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // Contains returns a LIKE pattern matching s anywhere, lower-cased, with
 // LIKE's wildcards in s escaped; use it with ESCAPE '\'.
 func Contains(s string) string {

@@ -219,6 +219,9 @@ func (s *Service) deliver(ctx context.Context, id uuid.UUID) error {
 // prepare loads what an attempt needs: the channel, built from the
 // receiver as it is now, and the notification. Its errors are permanent.
 func (s *Service) prepare(ctx context.Context, d Delivery) (Channel, *Notification, error) {
+	if d.channel != "" {
+		return s.prepareDirect(d)
+	}
 	if d.ReceiverID == nil {
 		return nil, nil, &Error{Channel: d.ChannelType, Message: "the receiver was deleted"}
 	}

@@ -155,6 +155,7 @@ type Delivery struct {
 	AttemptLog []Attempt `json:"attempt_log,omitempty"`
 
 	payload string
+	channel string // a direct delivery's channel spec, sealed; "" for a receiver's channel
 }
 
 // Attempt is one try of a delivery.
@@ -168,14 +169,14 @@ type Attempt struct {
 }
 
 const deliveryColumns = `id, receiver_id, receiver, channel_index, channel_type, group_key, reason, payload, status, attempts, last_error,
-	created_at, updated_at, delivered_at`
+	created_at, updated_at, delivered_at, channel`
 
 func scanDelivery(sc interface{ Scan(...any) error }) (Delivery, error) {
 	var d Delivery
 	var rid uuid.NullUUID
 	var delivered sql.NullTime
 	err := sc.Scan(&d.ID, &rid, &d.Receiver, &d.ChannelIndex, &d.ChannelType, &d.GroupKey, &d.Reason, &d.payload, &d.Status,
-		&d.Attempts, &d.LastError, &d.CreatedAt, &d.UpdatedAt, &delivered)
+		&d.Attempts, &d.LastError, &d.CreatedAt, &d.UpdatedAt, &delivered, &d.channel)
 	if err != nil {
 		return d, err
 	}
@@ -203,8 +204,8 @@ func getDelivery(ctx context.Context, q db.Querier, id uuid.UUID) (Delivery, err
 
 func insertDelivery(ctx context.Context, tx *sql.Tx, d Delivery) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO notify_deliveries (id, receiver_id, receiver, channel_index, channel_type, group_key, reason, payload,
-		status, attempts, last_error, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, '', $10, $10)`,
-		d.ID, d.ReceiverID, d.Receiver, d.ChannelIndex, d.ChannelType, d.GroupKey, string(d.Reason), d.payload, string(d.Status), d.CreatedAt)
+		status, attempts, last_error, created_at, updated_at, channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, '', $10, $10, $11)`,
+		d.ID, d.ReceiverID, d.Receiver, d.ChannelIndex, d.ChannelType, d.GroupKey, string(d.Reason), d.payload, string(d.Status), d.CreatedAt, d.channel)
 	if err != nil {
 		return fmt.Errorf("insert delivery: %w", err)
 	}

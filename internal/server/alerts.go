@@ -9,6 +9,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/alert"
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/jobs"
+	"groundcrew.dev/groundcrew/internal/oncall/pager"
 )
 
 // holder names this replica in leases: Options.Holder, else the host
@@ -32,16 +33,38 @@ func (s *Server) holder() string {
 func (s *Server) startAlerts(ctx context.Context) {
 	s.AlertSweeper = s.Alerts.StartSweeper(ctx)
 	s.Alerts.SetLinks(s.box, s.baseURL()) // signed acknowledge/resolve links in notifications
-	opts := alert.DispatcherOptions{Clock: s.opts.Clock, Logger: s.log, ExternalURL: s.baseURL()}
-	if s.DB.Engine == db.Postgres {
-		// Several ticks long, or leadership would flap between replicas
-		// (a new leader starts its groups over).
-		ttl := 15 * time.Second
-		if s.opts.LeaseTTL > 0 {
-			ttl = max(s.opts.LeaseTTL, 5*time.Second)
-		}
-		opts.Leader = jobs.NewLeader(s.DB, s.opts.Clock, "alert-dispatch", s.holder(), ttl, s.log)
+	opts := alert.DispatcherOptions{Clock: s.opts.Clock, Logger: s.log, ExternalURL: s.baseURL(), Pager: s.Pager}
+	// Several ticks long, or leadership would flap between replicas (a
+	// new dispatch leader starts its groups over).
+	if l := s.leader("alert-dispatch"); l != nil {
+		opts.Leader = l
 	}
 	s.Dispatcher = alert.NewDispatcher(s.Alerts, s.Notify, opts)
 	s.Dispatcher.Start(ctx)
+	s.Pager.SetBaseURL(s.baseURL())
+	s.Pager.Start(ctx)
+}
+
+// leader returns the lease that elects one replica for the job name on
+// PostgreSQL; nil (this replica) on SQLite.
+func (s *Server) leader(name string) *jobs.Leader {
+	if s.DB.Engine != db.Postgres {
+		return nil
+	}
+	ttl := 15 * time.Second
+	if s.opts.LeaseTTL > 0 {
+		ttl = max(s.opts.LeaseTTL, 5*time.Second)
+	}
+	return jobs.NewLeader(s.DB, s.opts.Clock, name, s.holder(), ttl, s.log)
+}
+
+// newPager builds the pager: escalation of pages, one replica at a time,
+// throttled per contact method, with signed links.
+func (s *Server) newPager() *pager.Pager {
+	n, window, _ := s.cfg.PageThrottleValue() // validated when the config was resolved
+	opts := pager.Options{Clock: s.opts.Clock, Logger: s.log, Mailer: s.cfg.PagingMailer, Signer: s.box, Throttle: pager.Throttle{Messages: n, Window: window}}
+	if l := s.leader("pager"); l != nil {
+		opts.Leader = l
+	}
+	return pager.New(s.DB, s.OnCall, s.Notify, opts)
 }

@@ -54,6 +54,9 @@ func silenceBody() any {
 // silenceIDs are the ids of the silences made for each role.
 var silenceIDs = map[string]string{}
 
+// pageIDs are the ids of the pages opened for each role.
+var pageIDs = map[string]string{}
+
 func svcBody(name string) any {
 	return map[string]any{"name": name, "owner": "payments", "tier": 2}
 }
@@ -227,6 +230,14 @@ var routes = []route{
 	{"GET", "/users/cu-%s/notification-rules", nil, admins},
 	{"PUT", "/users/cu-%s/notification-rules", func(r string) any { return map[string]any{"rules": []any{map[string]any{"method": "cm"}}} }, admins},
 	{"DELETE", "/users/cu-%s/contact-methods/cm", nil, admins},
+	{"GET", "/pages", nil, everyone},
+	{"GET", "/pages?status=open&user=bob", nil, everyone},
+	{"GET", "/pages/pg-%s", nil, everyone},
+	{"POST", "/pages", func(r string) any { return map[string]any{"policy": "pp-admin", "summary": "paged by " + r} }, writers},
+	{"POST", "/pages/pg-%s/acknowledge", nil, writers},
+	{"POST", "/pages/pg-%s/snooze", func(r string) any { return map[string]any{"duration": "30m"} }, writers},
+	{"POST", "/pages/pg-%s/escalate", nil, writers},
+	{"POST", "/pages/pg-%s/resolve", nil, writers},
 
 	{"GET", "/enroll-tokens", nil, everyone},
 	{"POST", "/enroll-tokens", func(r string) any { return map[string]any{"name": "new-et-" + r, "location": "eu"} }, operators},
@@ -313,6 +324,10 @@ func TestAuthorization(t *testing.T) {
 		admin.must(201, "POST", "/api/v1/escalation-policies", policyBody("ep-"+r), nil)
 		admin.must(201, "POST", "/api/v1/users", map[string]any{"name": "cu-" + r, "role": "viewer"}, nil)
 		admin.must(201, "POST", "/api/v1/users/cu-"+r+"/contact-methods", contactBody("cm"), nil)
+		admin.must(201, "POST", "/api/v1/escalation-policies", policyBody("pp-"+r), nil)
+		var pg struct{ ID string }
+		admin.must(201, "POST", "/api/v1/pages", map[string]any{"policy": "pp-" + r, "summary": "page of " + r}, &pg)
+		pageIDs[r] = pg.ID
 		admin.must(200, "POST", "/api/v1/apply", map[string]any{"documents": []any{map[string]any{"apiVersion": "groundcrew.dev/v1",
 			"kind": "ForecastRule", "metadata": map[string]any{"name": "fr-" + r}, "spec": map[string]any{"series": map[string]any{"name": "fs_used"},
 				"method": "linear", "horizon": "24h", "threshold": 0.9, "direction": "rising"}}}}, nil)
@@ -338,6 +353,7 @@ func TestAuthorization(t *testing.T) {
 		key := strings.ReplaceAll(strings.ReplaceAll(rt.path, "/documents/services", "/documents/{kind}"), "/notices/1", "/notices/{number}")
 		key = strings.ReplaceAll(key, "/deliveries/"+sent.Deliveries[0], "/deliveries/{id}")
 		key = strings.ReplaceAll(key, "/silences/sil-%s", "/silences/{id}")
+		key = strings.ReplaceAll(key, "/pages/pg-%s", "/pages/{id}")
 		key = strings.ReplaceAll(key, "/contact-methods/cm", "/contact-methods/{method}")
 		key = strings.ReplaceAll(key, "/metrics/series/"+series.Items[0].ID, "/metrics/series/{id}")
 		covered[rt.method+" "+templatePath.ReplaceAllString(key, "/{name}")] = true
@@ -346,6 +362,7 @@ func TestAuthorization(t *testing.T) {
 			if strings.Contains(path, "%s") {
 				path = fmt.Sprintf(path, role)
 				path = strings.ReplaceAll(path, "/silences/sil-"+role, "/silences/"+silenceIDs[role])
+				path = strings.ReplaceAll(path, "/pages/pg-"+role, "/pages/"+pageIDs[role])
 			}
 			var body any
 			if rt.body != nil {

@@ -14,6 +14,7 @@ import (
 
 	"groundcrew.dev/groundcrew/internal/alert"
 	"groundcrew.dev/groundcrew/internal/api"
+	"groundcrew.dev/groundcrew/internal/oncall/pager"
 	"groundcrew.dev/groundcrew/internal/statuspage"
 	"groundcrew.dev/groundcrew/internal/ui"
 )
@@ -32,6 +33,7 @@ func (s *Server) handler() http.Handler {
 	apiV1.RegisterAlerts(s.Alerts)
 	apiV1.RegisterOnCall(s.OnCall)
 	apiV1.RegisterContacts(s.OnCall)
+	apiV1.RegisterPages(s.Pager)
 	apiV1.RegisterMetrics(s.Metrics)
 	var apiHandler http.Handler = apiMux
 	apiHandler = api.Authenticate(s.Identity, s.log, apiHandler)
@@ -45,6 +47,7 @@ func (s *Server) handler() http.Handler {
 	// Signed acknowledge/resolve links from notifications: the signature
 	// is the credential.
 	root.Handle("/a/", s.Alerts.LinkHandler())
+	root.Handle(pager.LinkPrefix, s.Pager.LinkHandler())
 	// Calendar feeds: the secret in the URL is the credential.
 	root.Handle("GET "+api.ICalPath+"{file}", api.ICalFeed(s.OnCall, s.log))
 	// The agent protocol: agents authenticate with their own credential.

@@ -34,6 +34,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/metric"
 	"groundcrew.dev/groundcrew/internal/notify"
 	"groundcrew.dev/groundcrew/internal/oncall"
+	"groundcrew.dev/groundcrew/internal/oncall/pager"
 	"groundcrew.dev/groundcrew/internal/secret"
 	"groundcrew.dev/groundcrew/internal/statuspage"
 )
@@ -90,6 +91,8 @@ type Server struct {
 	Forecasts *metric.Evaluator
 	// OnCall manages schedules and escalation policies: who is on call.
 	OnCall *oncall.Service
+	// Pager opens pages and escalates them (one replica at a time).
+	Pager *pager.Pager
 	// Notify manages notification receivers and sends deliveries.
 	Notify  *notify.Service
 	Leases  *check.Leases
@@ -170,6 +173,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.box = box
 	s.Notify = notify.NewService(s.DB, s.opts.Clock, box, s.Identity, notify.ServiceOptions{Logger: s.log})
 	s.Notify.SetFailureSink(s.Alerts) // a notification lost for good raises an alert
+	s.Pager = s.newPager()
 	apply.RegisterReceivers(s.Registry, s.Notify)
 	apply.RegisterAlerts(s.Registry, s.Alerts, func() {
 		if s.Dispatcher != nil {
@@ -330,6 +334,9 @@ func (s *Server) cleanup(ctx context.Context) error {
 	if s.Dispatcher != nil {
 		s.Dispatcher.Stop(ctx)
 		s.Dispatcher = nil
+	}
+	if s.Pager != nil {
+		s.Pager.Stop(ctx)
 	}
 	if s.Forecasts != nil {
 		s.Forecasts.Stop(ctx)
