@@ -28,11 +28,13 @@ func TestDocsAndExample(t *testing.T) {
 		// Receivers are notify's (tested there).
 		docs := slices.DeleteFunc(applytest.Examples(t, "../../examples", "alerting.yaml"), func(d apply.Document) bool { return d.Kind == "Receiver" })
 		docs = append(docs, applytest.DocsYAML(t, "../../docs/alert-routing.md", "docs-")...)
+		// docs/oncall.md routes alerts to an escalation policy.
+		docs = append(docs, slices.DeleteFunc(applytest.DocsYAML(t, "../../docs/oncall.md", "oncall-"), func(d apply.Document) bool { return d.Kind != "AlertRoute" })...)
 		if _, err := reg.Apply(ctx, docs, apply.Options{}); err != nil {
 			t.Fatalf("apply the example and the docs: %v", err)
 		}
-		if n := applytest.ExportUnchanged(t, ctx, reg, "alertroutes"); n != 4 {
-			t.Fatalf("exported %d routes, want 4", n)
+		if n := applytest.ExportUnchanged(t, ctx, reg, "alertroutes"); n != 5 {
+			t.Fatalf("exported %d routes, want 5", n)
 		}
 		if n := applytest.ExportUnchanged(t, ctx, reg, "inhibitrules"); n != 2 {
 			t.Fatalf("exported %d inhibit rules, want 2", n)
