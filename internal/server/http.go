@@ -64,7 +64,7 @@ func (s *Server) handler() http.Handler {
 	statuspage.NewHandler(s.StatusPages, statuspage.HandlerOptions{Logger: s.log}).Register(root)
 
 	root.Handle("/", ui.New(ui.Config{
-		DB: s.DB, Identity: s.Identity, Catalog: s.Catalog, Checks: s.Checks, Alerts: s.Alerts, Notify: s.Notify, OnCall: s.OnCall, BaseURL: s.cfg.BaseURL, Logger: s.log, Version: Version,
+		DB: s.DB, Identity: s.Identity, Catalog: s.Catalog, Checks: s.Checks, Alerts: s.Alerts, Notify: s.Notify, OnCall: s.OnCall, Pager: s.Pager, BaseURL: s.cfg.BaseURL, Logger: s.log, Version: Version,
 		Clock: s.opts.Clock, SecureCookies: s.cfg.TLSCert != "" || strings.HasPrefix(strings.ToLower(s.cfg.BaseURL), "https://"),
 	}))
 

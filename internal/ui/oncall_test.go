@@ -17,6 +17,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/db/dbtest"
 	"groundcrew.dev/groundcrew/internal/identity"
 	"groundcrew.dev/groundcrew/internal/oncall"
+	paging "groundcrew.dev/groundcrew/internal/oncall/pager"
 	"groundcrew.dev/groundcrew/internal/oncall/schedule"
 )
 
@@ -31,6 +32,7 @@ import (
 type onCallHarness struct {
 	*harness
 	oncall *oncall.Service
+	pager  *paging.Pager
 }
 
 func newOnCallHarness(t *testing.T, d *db.DB) *onCallHarness {
@@ -41,7 +43,8 @@ func newOnCallHarness(t *testing.T, d *db.DB) *onCallHarness {
 	h.cat = catalog.New(d, clk, h.ids, nil)
 	h.chk = check.NewService(d, clk, h.cat, check.Options{Limits: check.Limits{MinInterval: time.Second}})
 	oh := &onCallHarness{harness: h, oncall: oncall.NewService(d, clk, h.ids, h.cat, oncall.Options{})}
-	cfg := Config{DB: d, Identity: h.ids, Catalog: h.cat, Checks: h.chk, OnCall: oh.oncall, Clock: clk, Version: "test"}
+	oh.pager = paging.New(d, oh.oncall, nil, paging.Options{Clock: clk}) // never ticked: nothing is sent
+	cfg := Config{DB: d, Identity: h.ids, Catalog: h.cat, Checks: h.chk, OnCall: oh.oncall, Pager: oh.pager, Clock: clk, Version: "test"}
 	h.srv = httptest.NewServer(http.NewCrossOriginProtection().Handler(New(cfg)))
 	t.Cleanup(h.srv.Close)
 

@@ -33,6 +33,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/identity"
 	"groundcrew.dev/groundcrew/internal/notify"
 	"groundcrew.dev/groundcrew/internal/oncall"
+	paging "groundcrew.dev/groundcrew/internal/oncall/pager"
 )
 
 //go:embed templates static
@@ -51,6 +52,7 @@ type Config struct {
 	Alerts        *alert.Service
 	Notify        *notify.Service
 	OnCall        *oncall.Service
+	Pager         *paging.Pager // without it the page pages are not found
 	Logger        *slog.Logger
 	Version       string
 	Clock         clock.Clock
@@ -149,6 +151,9 @@ func (u *UI) routes() http.Handler {
 	private("GET /oncall/schedules/{name}", u.showSchedule)
 	private("GET /oncall/policies", u.listPolicies)
 	private("GET /oncall/policies/{name}", u.showPolicy)
+	private("GET /oncall/pages", u.listPages)
+	private("GET /oncall/pages/{id}", u.showPage)
+	private("POST /oncall/pages/{id}/{action}", u.actOnPage)
 	private("GET /teams", u.listTeams)
 	private("GET /teams/{name}", u.showTeam)
 	private("GET /environments", u.listEnvironments)

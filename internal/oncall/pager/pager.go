@@ -77,6 +77,9 @@ type Page struct {
 	version int64
 }
 
+// StepNo is the step that notified last, counted from 1 (0: none yet).
+func (p Page) StepNo() int { return p.Step + 1 }
+
 // Snoozed reports whether the page is acknowledged with a snooze running.
 func (p Page) Snoozed() bool { return p.Status == Acknowledged && p.NextAt != nil }
 
