@@ -38,6 +38,7 @@ func addClientCommands(root *cobra.Command, e *env) {
 		c.newApplyCmd(), c.newGetCmd(), c.newAuditCmd(), c.newTokenCmd(), c.newWhoAmICmd(), c.newLogoutCmd(), c.newAgentCmd(),
 		c.newIntegrationsCmd(), c.newAlertsCmd(), c.newSilenceCmd(),
 		c.newOnCallCmd(), c.newPagesCmd(),
+		c.newIncidentCmd(),
 	} {
 		c.connFlags(cmd, true)
 		root.AddCommand(cmd)

@@ -57,6 +57,10 @@ var silenceIDs = map[string]string{}
 // pageIDs are the ids of the pages opened for each role.
 var pageIDs = map[string]string{}
 
+// incidentNumbers and actionItemIDs are those of the incident (and its
+// action item) declared for each role.
+var incidentNumbers, actionItemIDs = map[string]string{}, map[string]string{}
+
 func svcBody(name string) any {
 	return map[string]any{"name": name, "owner": "payments", "tier": 2}
 }
@@ -239,6 +243,30 @@ var routes = []route{
 	{"POST", "/pages/pg-%s/escalate", nil, writers},
 	{"POST", "/pages/pg-%s/resolve", nil, writers},
 
+	{"GET", "/incident-severities", nil, everyone},
+	{"GET", "/incidents", nil, everyone},
+	{"GET", "/incidents?status=open&team=payments", nil, everyone},
+	{"POST", "/incidents", func(r string) any {
+		return map[string]any{"title": "By " + r, "severity": "SEV3", "services": []string{"chk"}}
+	}, writers},
+	{"GET", "/incidents/inc-%s", nil, everyone},
+	{"PATCH", "/incidents/inc-%s", func(r string) any { return map[string]any{"severity": "SEV1", "message": "worse"} }, writers},
+	{"PUT", "/incidents/inc-%s/roles/scribe", func(r string) any { return map[string]any{"user": "bob"} }, writers},
+	{"POST", "/incidents/inc-%s/services", func(r string) any { return map[string]any{"service": "chk"} }, writers},
+	{"GET", "/incidents/inc-%s/timeline", nil, everyone},
+	{"POST", "/incidents/inc-%s/timeline", func(r string) any { return map[string]any{"text": "a note"} }, writers},
+	{"POST", "/incidents/inc-%s/status-updates", func(r string) any { return map[string]any{"pages": []string{"ip-" + r}, "message": "Looking into it."} }, operators},
+	{"GET", "/incidents/inc-%s/postmortem", nil, everyone},
+	{"PUT", "/incidents/inc-%s/postmortem", func(r string) any { return map[string]any{"root_causes": "a bad deploy"} }, writers},
+	{"POST", "/incidents/inc-%s/postmortem/action-items", func(r string) any { return map[string]any{"title": "Canary", "team": "payments", "due": "2099-01-01"} }, writers},
+	{"PATCH", "/action-items/ai-%s", func(r string) any { return map[string]any{"status": "done"} }, writers},
+	{"GET", "/action-items", nil, everyone},
+	{"GET", "/action-items?team=payments&overdue=true", nil, everyone},
+	{"GET", "/reports/incidents", nil, everyone},
+	{"GET", "/reports/incidents?format=csv", nil, everyone},
+	{"DELETE", "/incidents/inc-%s/roles/scribe", nil, writers},
+	{"DELETE", "/incidents/inc-%s/services/chk", nil, writers},
+
 	{"GET", "/enroll-tokens", nil, everyone},
 	{"POST", "/enroll-tokens", func(r string) any { return map[string]any{"name": "new-et-" + r, "location": "eu"} }, operators},
 	{"DELETE", "/enroll-tokens/et-%s", nil, operators},
@@ -328,6 +356,14 @@ func TestAuthorization(t *testing.T) {
 		var pg struct{ ID string }
 		admin.must(201, "POST", "/api/v1/pages", map[string]any{"policy": "pp-" + r, "summary": "page of " + r}, &pg)
 		pageIDs[r] = pg.ID
+		var inc struct{ Number int64 }
+		admin.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "INC of " + r, "severity": "SEV2", "services": []string{"chk"}}, &inc)
+		incidentNumbers[r] = fmt.Sprint(inc.Number)
+		admin.must(200, "PUT", "/api/v1/incidents/"+incidentNumbers[r]+"/postmortem", map[string]any{}, nil)
+		var item struct{ ID string }
+		admin.must(201, "POST", "/api/v1/incidents/"+incidentNumbers[r]+"/postmortem/action-items", map[string]any{"title": "Fix", "team": "payments", "due": "2099-01-01"}, &item)
+		actionItemIDs[r] = item.ID
+		admin.must(201, "POST", "/api/v1/status-pages", pageBody("ip-"+r), nil)
 		admin.must(200, "POST", "/api/v1/apply", map[string]any{"documents": []any{map[string]any{"apiVersion": "groundcrew.dev/v1",
 			"kind": "ForecastRule", "metadata": map[string]any{"name": "fr-" + r}, "spec": map[string]any{"series": map[string]any{"name": "fs_used"},
 				"method": "linear", "horizon": "24h", "threshold": 0.9, "direction": "rising"}}}}, nil)
@@ -354,6 +390,8 @@ func TestAuthorization(t *testing.T) {
 		key = strings.ReplaceAll(key, "/deliveries/"+sent.Deliveries[0], "/deliveries/{id}")
 		key = strings.ReplaceAll(key, "/silences/sil-%s", "/silences/{id}")
 		key = strings.ReplaceAll(key, "/pages/pg-%s", "/pages/{id}")
+		key = strings.NewReplacer("/incidents/inc-%s", "/incidents/{number}", "/roles/scribe", "/roles/{role}", "/services/chk", "/services/{service}",
+			"/action-items/ai-%s", "/action-items/{id}").Replace(key)
 		key = strings.ReplaceAll(key, "/contact-methods/cm", "/contact-methods/{method}")
 		key = strings.ReplaceAll(key, "/metrics/series/"+series.Items[0].ID, "/metrics/series/{id}")
 		covered[rt.method+" "+templatePath.ReplaceAllString(key, "/{name}")] = true
@@ -363,6 +401,7 @@ func TestAuthorization(t *testing.T) {
 				path = fmt.Sprintf(path, role)
 				path = strings.ReplaceAll(path, "/silences/sil-"+role, "/silences/"+silenceIDs[role])
 				path = strings.ReplaceAll(path, "/pages/pg-"+role, "/pages/"+pageIDs[role])
+				path = strings.NewReplacer("/incidents/inc-"+role, "/incidents/"+incidentNumbers[role], "/action-items/ai-"+role, "/action-items/"+actionItemIDs[role]).Replace(path)
 			}
 			var body any
 			if rt.body != nil {

@@ -33,6 +33,7 @@ func (s *Server) handler() http.Handler {
 	apiV1.RegisterAlerts(s.Alerts)
 	apiV1.RegisterOnCall(s.OnCall)
 	apiV1.RegisterContacts(s.OnCall)
+	apiV1.RegisterIncidents(s.Incidents)
 	apiV1.RegisterPages(s.Pager)
 	apiV1.RegisterMetrics(s.Metrics)
 	var apiHandler http.Handler = apiMux
@@ -64,7 +65,7 @@ func (s *Server) handler() http.Handler {
 	statuspage.NewHandler(s.StatusPages, statuspage.HandlerOptions{Logger: s.log}).Register(root)
 
 	root.Handle("/", ui.New(ui.Config{
-		DB: s.DB, Identity: s.Identity, Catalog: s.Catalog, Checks: s.Checks, Alerts: s.Alerts, Notify: s.Notify, OnCall: s.OnCall, Pager: s.Pager, BaseURL: s.cfg.BaseURL, Logger: s.log, Version: Version,
+		DB: s.DB, Identity: s.Identity, Catalog: s.Catalog, Checks: s.Checks, Alerts: s.Alerts, Notify: s.Notify, OnCall: s.OnCall, Pager: s.Pager, Incidents: s.Incidents, BaseURL: s.cfg.BaseURL, Logger: s.log, Version: Version,
 		Clock: s.opts.Clock, SecureCookies: s.cfg.TLSCert != "" || strings.HasPrefix(strings.ToLower(s.cfg.BaseURL), "https://"),
 	}))
 

@@ -29,6 +29,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/fleet"
 	"groundcrew.dev/groundcrew/internal/identity"
+	"groundcrew.dev/groundcrew/internal/incident"
 	"groundcrew.dev/groundcrew/internal/jobs"
 	"groundcrew.dev/groundcrew/internal/maintenance"
 	"groundcrew.dev/groundcrew/internal/metric"
@@ -91,6 +92,8 @@ type Server struct {
 	Forecasts *metric.Evaluator
 	// OnCall manages schedules and escalation policies: who is on call.
 	OnCall *oncall.Service
+	// Incidents runs incidents, postmortems and their reports.
+	Incidents *incident.Service
 	// Pager opens pages and escalates them (one replica at a time).
 	Pager *pager.Pager
 	// Notify manages notification receivers and sends deliveries.
@@ -160,6 +163,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	apply.RegisterStatusPages(s.Registry, s.StatusPages)
 	s.OnCall = oncall.NewService(s.DB, s.opts.Clock, s.Identity, s.Catalog, oncall.Options{Logger: s.log})
 	apply.RegisterOnCall(s.Registry, s.OnCall)
+	s.Incidents = incident.NewService(s.DB, s.opts.Clock, s.Identity, s.Catalog, incident.Options{Logger: s.log, StatusPages: s.StatusPages})
 	rate, _ := s.cfg.AlertKeyRateValue() // validated when the config was resolved
 	s.Alerts = alert.NewService(s.DB, s.opts.Clock, s.Catalog, s.Identity, alert.Options{Logger: s.log, Rate: rate, Burst: int(10 * rate)})
 	s.Fleet = fleet.NewService(s.DB, s.opts.Clock, fleet.Options{Logger: s.log})

@@ -31,6 +31,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/errs"
 	"groundcrew.dev/groundcrew/internal/identity"
+	"groundcrew.dev/groundcrew/internal/incident"
 	"groundcrew.dev/groundcrew/internal/notify"
 	"groundcrew.dev/groundcrew/internal/oncall"
 	paging "groundcrew.dev/groundcrew/internal/oncall/pager"
@@ -52,7 +53,8 @@ type Config struct {
 	Alerts        *alert.Service
 	Notify        *notify.Service
 	OnCall        *oncall.Service
-	Pager         *paging.Pager // without it the page pages are not found
+	Incidents     *incident.Service // without it the incident pages are not found
+	Pager         *paging.Pager     // without it the page pages are not found
 	Logger        *slog.Logger
 	Version       string
 	Clock         clock.Clock
@@ -154,6 +156,12 @@ func (u *UI) routes() http.Handler {
 	private("GET /oncall/pages", u.listPages)
 	private("GET /oncall/pages/{id}", u.showPage)
 	private("POST /oncall/pages/{id}/{action}", u.actOnPage)
+	private("GET /incidents", u.listIncidents)
+	private("POST /incidents", u.declareIncident)
+	private("GET /incidents/{number}", u.showIncident)
+	private("POST /incidents/{number}/update", u.updateIncident)
+	private("POST /incidents/{number}/notes", u.addIncidentNote)
+	private("POST /incidents/{number}/roles", u.assignIncidentRole)
 	private("GET /teams", u.listTeams)
 	private("GET /teams/{name}", u.showTeam)
 	private("GET /environments", u.listEnvironments)
