@@ -65,6 +65,15 @@ type DispatcherOptions struct {
 	// Pager pages the escalation policies routes name; nil: routes with
 	// an escalation policy only notify their receivers.
 	Pager Pager
+	// Incidents, if set, hears of alerts notified firing or resolved, for
+	// the timelines of the open incidents of their services.
+	Incidents Incidents
+}
+
+// Incidents records alerts on the timelines of open incidents; the server
+// adapts incident.Service to it.
+type Incidents interface {
+	RecordTx(ctx context.Context, tx *sql.Tx, services []string, kind, text string, detail map[string]any, at time.Time, actor string) ([]int64, error)
 }
 
 // Dispatcher turns stored alerts into notifications: it routes each alert
@@ -572,6 +581,9 @@ func (d *Dispatcher) flushGroup(ctx context.Context, g *group, now time.Time) er
 		if err := d.page(ctx, tx, g, reason, firing); err != nil {
 			return err
 		}
+		if err := d.tellIncidents(ctx, tx, g, before.LastFiring, firing, resolved, now); err != nil {
+			return err
+		}
 		for _, rcv := range g.node.Receivers {
 			ids, err := d.notifier.Enqueue(ctx, tx, rcv, d.notification(g, rcv, reason, firing, resolved))
 			detail := map[string]any{"deliveries": ids}
@@ -641,6 +653,54 @@ func (d *Dispatcher) page(ctx context.Context, tx *sql.Tx, g *group, reason rout
 		}
 	}
 	return nil
+}
+
+// maxTimelineAlerts is how many alerts of one service a flush records one
+// by one on incident timelines; more are recorded as one line.
+const maxTimelineAlerts = 5
+
+// tellIncidents records the alerts a flush notifies firing for the first
+// time, and those it reports resolved, on the timelines of the open
+// incidents of their services.
+func (d *Dispatcher) tellIncidents(ctx context.Context, tx *sql.Tx, g *group, notified []matcher.Fingerprint, firing, resolved []*stored, now time.Time) error {
+	if d.opts.Incidents == nil {
+		return nil
+	}
+	record := func(kind, verb string, alerts []*stored) error {
+		byService := map[string][]*stored{}
+		for _, a := range alerts {
+			if svc := cmp.Or(a.labels["service"], g.node.Service); svc != "" {
+				byService[svc] = append(byService[svc], a)
+			}
+		}
+		for _, svc := range slices.Sorted(maps.Keys(byService)) {
+			as := byService[svc]
+			if len(as) > maxTimelineAlerts {
+				text := fmt.Sprintf("%d alerts %s: %s and others", len(as), verb, alertSummary(as[0]))
+				if _, err := d.opts.Incidents.RecordTx(ctx, tx, []string{svc}, kind, text, map[string]any{"group": g.key, "alerts": len(as)}, now, "system"); err != nil {
+					return err
+				}
+				continue
+			}
+			for _, a := range as {
+				text := "Alert " + verb + ": " + alertSummary(a)
+				if _, err := d.opts.Incidents.RecordTx(ctx, tx, []string{svc}, kind, text, map[string]any{"alert": a.id, "group": g.key}, now, "system"); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	var fresh []*stored
+	for _, a := range firing {
+		if !slices.Contains(notified, a.fp) {
+			fresh = append(fresh, a)
+		}
+	}
+	if err := record("alert_fired", "fired", fresh); err != nil {
+		return err
+	}
+	return record("alert_resolved", "resolved", resolved)
 }
 
 // pageSummary says in one line what a page is about.

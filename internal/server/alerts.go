@@ -33,7 +33,8 @@ func (s *Server) holder() string {
 func (s *Server) startAlerts(ctx context.Context) {
 	s.AlertSweeper = s.Alerts.StartSweeper(ctx)
 	s.Alerts.SetLinks(s.box, s.baseURL()) // signed acknowledge/resolve links in notifications
-	opts := alert.DispatcherOptions{Clock: s.opts.Clock, Logger: s.log, ExternalURL: s.baseURL(), Pager: s.Pager}
+	opts := alert.DispatcherOptions{Clock: s.opts.Clock, Logger: s.log, ExternalURL: s.baseURL(), Pager: s.Pager,
+		Incidents: incidentTimeline{s.Incidents}}
 	// Several ticks long, or leadership would flap between replicas (a
 	// new dispatch leader starts its groups over).
 	if l := s.leader("alert-dispatch"); l != nil {
@@ -62,7 +63,7 @@ func (s *Server) leader(name string) *jobs.Leader {
 // throttled per contact method, with signed links.
 func (s *Server) newPager() *pager.Pager {
 	n, window, _ := s.cfg.PageThrottleValue() // validated when the config was resolved
-	opts := pager.Options{Clock: s.opts.Clock, Logger: s.log, Mailer: s.cfg.PagingMailer, Signer: s.box, Throttle: pager.Throttle{Messages: n, Window: window}}
+	opts := pager.Options{Clock: s.opts.Clock, Logger: s.log, Mailer: s.cfg.PagingMailer, Signer: s.box, Incidents: incidentTimeline{s.Incidents}, Throttle: pager.Throttle{Messages: n, Window: window}}
 	if l := s.leader("pager"); l != nil {
 		opts.Leader = l
 	}

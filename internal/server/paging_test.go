@@ -393,3 +393,50 @@ func TestPaging_TwoReplicas(t *testing.T) {
 		t.Fatalf("two replicas: ana %d webhook %d mail, ben %d; want one each", f.ana.count(), len(f.mail.to("ana@example.com")), f.ben.count())
 	}
 }
+
+// TestPaging_IncidentTimeline: with an incident open on the service, the
+// alert that fires, the page it opens and the acknowledgement land on the
+// incident's timeline, and the acknowledgement starts its MTTA.
+func TestPaging_IncidentTimeline(t *testing.T) {
+	f := newPagingFixture(t)
+	srv := startServerConfig(t, f.config(t.TempDir(), ""), f.clk)
+	base := srv.URL()
+	f.setUp(base)
+	admin := login(t, base, "admin", adminPassword, "write")
+	admin.must(201, "POST", "/api/v1/environments", map[string]any{"name": "prod", "criticality": "high"}, nil)
+	admin.must(201, "POST", "/api/v1/services", map[string]any{"name": "payments", "owner": "payments", "tier": 1, "environments": []string{"prod"}}, nil)
+	var inc struct{ Number int64 }
+	admin.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Payments degraded", "severity": "SEV2", "services": []string{"payments"}}, &inc)
+	n := fmt.Sprint(inc.Number)
+
+	f.fire(base, "PaymentsDown")
+	f.tickUntil("ana's page", func() bool { return f.ana.count() == 1 })
+	open := f.pages(admin, "open")
+	if len(open) != 1 {
+		t.Fatalf("open pages = %+v", open)
+	}
+	ana := login(t, base, "ana", "password-ana", "write")
+	ana.must(200, "POST", "/api/v1/pages/"+open[0].ID+"/acknowledge", nil, nil)
+
+	var timeline struct {
+		Items []struct{ Kind, Text, Actor string }
+	}
+	admin.must(200, "GET", "/api/v1/incidents/"+n+"/timeline", nil, &timeline)
+	var kinds []string
+	for _, e := range timeline.Items {
+		kinds = append(kinds, e.Kind)
+	}
+	for _, want := range []string{"alert_fired", "page_opened", "page_acknowledged"} {
+		if !strings.Contains(strings.Join(kinds, " "), want) {
+			t.Errorf("incident timeline %v lacks %s", kinds, want)
+		}
+	}
+	var got struct {
+		AcknowledgedAt *time.Time `json:"acknowledged_at"`
+		AcknowledgedBy string     `json:"acknowledged_by"`
+	}
+	admin.must(200, "GET", "/api/v1/incidents/"+n, nil, &got)
+	if got.AcknowledgedAt == nil || got.AcknowledgedBy != "ana" {
+		t.Errorf("incident acknowledgement = %v by %q, want ana's", got.AcknowledgedAt, got.AcknowledgedBy)
+	}
+}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html/template"
@@ -303,6 +304,7 @@ type alertData struct {
 	RouteErr   string
 	Silenced   []string
 	SilenceURL string
+	DeclareURL string // declare an incident from the alert, the form filled in
 }
 
 // showAlert shows an alert: its labels and annotations, where it came
@@ -317,6 +319,13 @@ func (u *UI) showAlert(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := alertData{Tabs: alertTabs(""), A: det.Alert, Name: det.Labels["alertname"], SilenceURL: silenceURLFor(det.Alert)}
+	if u.cfg.Incidents != nil {
+		v := url.Values{"title": {cmp.Or(det.Summary, det.Labels["alertname"], det.Fingerprint)}, "alert": {det.ID.String()}}
+		if det.Service != "" {
+			v.Set("services", det.Service)
+		}
+		d.DeclareURL = "/incidents?" + v.Encode()
+	}
 	for _, ev := range det.History {
 		d.Timeline = append(d.Timeline, timelineOf(ev))
 	}

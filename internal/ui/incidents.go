@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -53,6 +54,7 @@ func (q incidentQuery) values() url.Values {
 // declareForm is what the declare form holds.
 type declareForm struct {
 	Title, Severity, Services, Lead, Message string
+	AlertID                                  string // declaring from an alert
 }
 
 type incidentRow struct {
@@ -85,7 +87,11 @@ func incidentRows(list []incident.Incident) []incidentRow {
 func (u *UI) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	p := r.URL.Query()
 	q := incidentQuery{Status: p.Get("status"), Severity: p.Get("severity"), Service: p.Get("service"), Team: p.Get("team"), After: p.Get("after")}
-	return u.renderIncidents(w, r, http.StatusOK, q, incidentsData{Form: declareForm{Severity: string(incident.SEV2)}})
+	// An alert or a page links here to declare from it: the form comes
+	// filled in.
+	form := declareForm{Severity: cmp.Or(p.Get("severity"), string(incident.SEV2)), Title: p.Get("title"), Services: p.Get("services"),
+		AlertID: p.Get("alert")}
+	return u.renderIncidents(w, r, http.StatusOK, q, incidentsData{Form: form})
 }
 
 func (u *UI) renderIncidents(w http.ResponseWriter, r *http.Request, status int, q incidentQuery, d incidentsData) error {
@@ -139,8 +145,9 @@ func (u *UI) declareIncident(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := declareForm{Title: r.PostFormValue("title"), Severity: r.PostFormValue("severity"), Services: r.PostFormValue("services"),
-		Lead: strings.TrimSpace(r.PostFormValue("lead")), Message: r.PostFormValue("message")}
-	in := incident.DeclareInput{Title: strings.TrimSpace(f.Title), Severity: incident.Severity(f.Severity), Lead: f.Lead, Message: strings.TrimSpace(f.Message)}
+		Lead: strings.TrimSpace(r.PostFormValue("lead")), Message: r.PostFormValue("message"), AlertID: strings.TrimSpace(r.PostFormValue("alert_id"))}
+	in := incident.DeclareInput{Title: strings.TrimSpace(f.Title), Severity: incident.Severity(f.Severity), Lead: f.Lead, Message: strings.TrimSpace(f.Message),
+		AlertID: f.AlertID}
 	for s := range strings.FieldsFuncSeq(f.Services, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
 		in.Services = append(in.Services, s)
 	}

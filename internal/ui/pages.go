@@ -68,9 +68,10 @@ func (u *UI) listPages(w http.ResponseWriter, r *http.Request) error {
 }
 
 type pageData struct {
-	P      paging.Page
-	Sends  []sendRow
-	Snooze []string
+	P          paging.Page
+	DeclareURL string // declare an incident from the page, the form filled in
+	Sends      []sendRow
+	Snooze     []string
 }
 
 // sendRow is a send with its step and round counted from 1.
@@ -102,6 +103,14 @@ func (u *UI) showPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := pageData{P: pg, Snooze: []string{"15m", "30m", "1h", "2h", "4h"}}
+	v := url.Values{"title": {pg.Summary}}
+	if pg.Service != "" {
+		v.Set("services", pg.Service)
+	}
+	if len(pg.Alerts) > 0 && pg.Alerts[0].ID != uuid.Nil {
+		v.Set("alert", pg.Alerts[0].ID.String())
+	}
+	d.DeclareURL = "/incidents?" + v.Encode()
 	for _, s := range pg.Sends {
 		d.Sends = append(d.Sends, sendRow{Send: s, StepNo: s.Step + 1, RoundNo: s.Round + 1})
 	}

@@ -65,6 +65,9 @@ func (p *Pager) OpenTx(ctx context.Context, tx *sql.Tx, in OpenInput) (Page, boo
 		Detail: map[string]any{"policy": pol.Name, "group": in.GroupKey, "alerts": len(pg.Alerts)}}); err != nil {
 		return Page{}, false, err
 	}
+	if err := p.tellIncidents(ctx, tx, &pg, "page_opened", "Paged "+pol.Name+": "+pg.Summary, actorName(ctx), false); err != nil {
+		return Page{}, false, err
+	}
 	p.Wake()
 	return pg, true, nil
 }
@@ -145,7 +148,10 @@ func (p *Pager) acknowledge(ctx context.Context, tx *sql.Tx, pg *Page, now time.
 	if err := updatePage(ctx, tx, pg, now); err != nil {
 		return err
 	}
-	return insertEvent(ctx, tx, pg.ID, Event{At: now, Kind: "acknowledged", Actor: who, Detail: detail})
+	if err := insertEvent(ctx, tx, pg.ID, Event{At: now, Kind: "acknowledged", Actor: who, Detail: detail}); err != nil {
+		return err
+	}
+	return p.tellIncidents(ctx, tx, pg, "page_acknowledged", "Page acknowledged by "+who+": "+pg.Summary, who, true)
 }
 
 // Resolve resolves a page.
@@ -168,7 +174,10 @@ func (p *Pager) resolve(ctx context.Context, tx *sql.Tx, pg *Page, who, why stri
 	if why != "" {
 		detail = map[string]any{"why": why}
 	}
-	return insertEvent(ctx, tx, pg.ID, Event{At: now, Kind: "resolved", Actor: who, Detail: detail})
+	if err := insertEvent(ctx, tx, pg.ID, Event{At: now, Kind: "resolved", Actor: who, Detail: detail}); err != nil {
+		return err
+	}
+	return p.tellIncidents(ctx, tx, pg, "page_resolved", "Page resolved: "+pg.Summary, who, false)
 }
 
 // EscalateNow notifies the page's next step at once, whatever its delay
@@ -190,6 +199,9 @@ func (p *Pager) EscalateNow(ctx context.Context, id uuid.UUID) (Page, error) {
 			return errs.Conflictf("page %s has no step left to escalate to (the policy is exhausted)", pg.ID)
 		}
 		if err := insertEvent(ctx, tx, pg.ID, Event{At: now, Kind: "escalated", Actor: who, Detail: map[string]any{"to": fmtStep(n.Step, n.Round)}}); err != nil {
+			return err
+		}
+		if err := p.tellIncidents(ctx, tx, pg, "page_escalated", "Page escalated by "+who+" to "+fmtStep(n.Step, n.Round)+": "+pg.Summary, who, false); err != nil {
 			return err
 		}
 		pg.Status = Triggered

@@ -152,6 +152,14 @@ type Signer interface {
 	Verify(msg, sig string) bool
 }
 
+// Incidents hears what pages do, for the timelines of the open incidents
+// of their services; the server adapts incident.Service to it. Record
+// returns the incidents it wrote to.
+type Incidents interface {
+	RecordTx(ctx context.Context, tx *sql.Tx, services []string, kind, text string, detail map[string]any, at time.Time, actor string) ([]int64, error)
+	AcknowledgedTx(ctx context.Context, tx *sql.Tx, numbers []int64, at time.Time, by string) error
+}
+
 // Throttle bounds the messages one contact method receives: at most
 // Messages within any Window. Pages due meanwhile wait and go out bundled
 // in the next message.
@@ -183,6 +191,10 @@ type Options struct {
 	BaseURL string
 	// Signer signs the acknowledge and resolve links; nil: no links.
 	Signer Signer
+	// Incidents, if set, hears of pages opened, acknowledged, escalated
+	// and resolved (an acknowledgement also starts MTTA of the open
+	// incidents of the page's service).
+	Incidents Incidents
 }
 
 // Pager opens pages and drives their escalation. Safe for concurrent use.
@@ -241,6 +253,21 @@ func marshalDetail(v any) string {
 
 // maxAlertsPerPage bounds the alerts a page lists (a storm joins one page).
 const maxAlertsPerPage = 100
+
+// tellIncidents records a page's event on the timelines of the open
+// incidents of its service; ack marks their first acknowledgement.
+func (p *Pager) tellIncidents(ctx context.Context, tx *sql.Tx, pg *Page, kind, text, actor string, ack bool) error {
+	if p.opts.Incidents == nil || pg.Service == "" {
+		return nil
+	}
+	now := p.opts.Clock.Now()
+	nums, err := p.opts.Incidents.RecordTx(ctx, tx, []string{pg.Service}, kind, text,
+		map[string]any{"page": pg.ID, "policy": pg.Policy}, now, actor)
+	if err != nil || !ack || len(nums) == 0 {
+		return err
+	}
+	return p.opts.Incidents.AcknowledgedTx(ctx, tx, nums, now, actor)
+}
 
 func fmtStep(step, round int) string {
 	if round == 0 {
