@@ -144,6 +144,17 @@ func (p *Pager) acknowledge(ctx context.Context, tx *sql.Tx, pg *Page, now time.
 	if pg.Status == Triggered {
 		pg.AcknowledgedBy, pg.AcknowledgedAt = who, &now
 	}
+	// Anyone may take a page, but taking one you were not paged for is
+	// said in its history.
+	if detail == nil && who != "system" {
+		var paged bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM page_sends WHERE page_id = $1 AND user_name = $2)`, pg.ID, who).Scan(&paged); err != nil {
+			return fmt.Errorf("acknowledge: %w", err)
+		}
+		if !paged {
+			detail = map[string]any{"not_paged": true}
+		}
+	}
 	pg.Status, pg.NextAt = Acknowledged, nil
 	if err := updatePage(ctx, tx, pg, now); err != nil {
 		return err

@@ -246,6 +246,9 @@ func TestPager_RulesAckAndEscalation(t *testing.T) {
 		if pg.Status != pager.Acknowledged || pg.AcknowledgedBy != "ana" {
 			t.Fatalf("acked page = %+v", pg)
 		}
+		if e := pg.Events[len(pg.Events)-1]; e.Kind != "acknowledged" || e.Detail != nil {
+			t.Errorf("ana was paged; her acknowledgement = %+v", e)
+		}
 		if i := slices.IndexFunc(pg.Sends, func(s pager.Send) bool { return s.Method == "mail" }); i < 0 || pg.Sends[i].Status != "cancelled" {
 			t.Errorf("the delayed e-mail after the ack: %+v", pg.Sends)
 		}
@@ -302,6 +305,13 @@ func TestPager_CatchUpSnoozeAndGaps(t *testing.T) {
 			t.Fatalf("catch-up messages: ana %d, ben %d", len(f.out.to("ana/hook")), len(f.out.to("ben/hook")))
 		}
 
+		// cho takes the page though nobody reached them: allowed, and said.
+		if _, err := f.p.Acknowledge(f.as("cho"), pg.ID); err != nil {
+			t.Fatal(err)
+		}
+		if e := f.get(pg.ID).Events; e[len(e)-1].Detail["not_paged"] != true {
+			t.Errorf("cho's acknowledgement = %+v, want not_paged", e[len(e)-1])
+		}
 		// ben snoozes for 10 minutes: then step 4 (ben) notifies again.
 		if _, err := f.p.Snooze(f.as("ben"), pg.ID, 10*time.Minute); err != nil {
 			t.Fatal(err)
