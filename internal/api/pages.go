@@ -1,8 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -30,6 +33,18 @@ type PageIDParam struct {
 // SnoozeInput snoozes a page.
 type SnoozeInput struct {
 	Duration string `json:"duration" maxLength:"20" doc:"how long, as a Go duration between 1m and 24h, e.g. 30m"`
+}
+
+// LoadReportParams select the pages of GET /reports/oncall.
+type LoadReportParams struct {
+	From          time.Time `query:"from" doc:"RFC 3339; default 30 days before to"`
+	To            time.Time `query:"to" doc:"RFC 3339; default now"`
+	Team          string    `query:"team" maxLength:"63"`
+	Policy        string    `query:"policy" maxLength:"63"`
+	TimeZone      string    `query:"time_zone" maxLength:"64" doc:"IANA zone business hours are counted in; default UTC"`
+	BusinessHours string    `query:"business_hours" maxLength:"11" doc:"HH:MM-HH:MM, Monday to Friday; default 09:00-18:00"`
+	Format        string    `query:"format" enum:"json,csv" doc:"csv: one row per person (by=person) or policy (by=policy)"`
+	By            string    `query:"by" enum:"person,policy" doc:"the rows of the CSV; default person"`
 }
 
 // RegisterPages registers the operations on pages: list, read, open by
@@ -73,6 +88,32 @@ func (a *API) RegisterPages(p *pager.Pager) {
 			return nil, a.fail(ctx, err)
 		}
 		return &struct{ Body pager.Page }{pg}, nil
+	})
+	loadSchema := a.huma.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[pager.Report](), true, "")
+	huma.Register(a.huma, huma.Operation{
+		OperationID: "oncall-load-report", Method: http.MethodGet, Path: "/reports/oncall", Tags: tags,
+		Summary: "On-call load over a window",
+		Description: "Pages opened in [from, to): per person, the pages that reached them, how many outside business hours, " +
+			"messages and acknowledgements; per escalation policy, pages, escalations, MTTA and MTTR (mean and median). format=csv for a spreadsheet.",
+		Responses: map[string]*huma.Response{"200": {Description: "The report, or CSV", Content: map[string]*huma.MediaType{
+			"application/json": {Schema: loadSchema}, "text/csv": {Schema: &huma.Schema{Type: "string"}}}}},
+	}, func(ctx context.Context, in *LoadReportParams) (*RawOutput, error) {
+		rep, err := p.Report(ctx, pager.ReportFilter{From: in.From, To: in.To, Team: in.Team, Policy: in.Policy, TimeZone: in.TimeZone, BusinessHours: in.BusinessHours})
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		if in.Format == "csv" {
+			var b bytes.Buffer
+			if err := rep.WriteCSV(&b, in.By); err != nil {
+				return nil, a.fail(ctx, err)
+			}
+			return &RawOutput{ContentType: "text/csv; charset=utf-8", ContentDisposition: `attachment; filename="oncall-load.csv"`, Body: b.Bytes()}, nil
+		}
+		body, err := json.Marshal(rep)
+		if err != nil {
+			return nil, a.fail(ctx, err)
+		}
+		return &RawOutput{ContentType: "application/json", Body: body}, nil
 	})
 	action := func(id, path, summary, desc string, fn func(context.Context, uuid.UUID) (pager.Page, error)) {
 		huma.Register(a.huma, huma.Operation{

@@ -242,6 +242,8 @@ var routes = []route{
 	{"POST", "/pages/pg-%s/snooze", func(r string) any { return map[string]any{"duration": "30m"} }, writers},
 	{"POST", "/pages/pg-%s/escalate", nil, writers},
 	{"POST", "/pages/pg-%s/resolve", nil, writers},
+	{"GET", "/reports/oncall", nil, everyone},
+	{"GET", "/reports/oncall?format=csv&by=policy&time_zone=Europe/Berlin", nil, everyone},
 
 	{"GET", "/incident-severities", nil, everyone},
 	{"GET", "/incidents", nil, everyone},

@@ -34,7 +34,7 @@ func (u *UI) requireOnCall() error {
 
 // onCallTabs is the sub-navigation of the on-call pages.
 func onCallTabs(current string) []alertTab {
-	tabs := []alertTab{{Label: "On call now", URL: "/oncall"}, {Label: "Pages", URL: "/oncall/pages"}, {Label: "Escalation policies", URL: "/oncall/policies"}}
+	tabs := []alertTab{{Label: "On call now", URL: "/oncall"}, {Label: "Pages", URL: "/oncall/pages"}, {Label: "Escalation policies", URL: "/oncall/policies"}, {Label: "Load", URL: "/oncall/load"}}
 	for i := range tabs {
 		tabs[i].Current = tabs[i].URL == current
 	}
@@ -413,7 +413,7 @@ func (u *UI) onCallOf(ctx context.Context, name string) (serviceOnCall, error) {
 }
 
 // onCallPages are the page templates that use the on-call partials.
-var onCallPages = []string{"oncall", "oncall_policies", "service", "pages", "page"}
+var onCallPages = []string{"oncall", "oncall_policies", "service", "pages", "page", "oncall_load"}
 
 // addOnCallPartials adds the on-call partials to the pages that use them.
 // It panics when they do not parse, which tests catch.

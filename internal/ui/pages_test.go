@@ -54,5 +54,14 @@ func TestPagesUI(t *testing.T) {
 		wantContains(t, ana.get("/oncall/pages?status=resolved&mine=1"), "No resolved pages sent to you.")
 		wantContains(t, ana.get("/oncall/pages?status=all"), "checkout returns 502")
 		wantStatus(t, ana.get("/oncall/pages?status=bogus"), http.StatusUnprocessableEntity)
+
+		// The load report counts the page for its policy and ana's
+		// acknowledgement (nobody was reached: the pager never ran here).
+		load := ana.get("/oncall/load?days=7&time_zone=Europe/Berlin")
+		wantStatus(t, load, http.StatusOK)
+		wantContains(t, load, "1 page opened", `<a href="/oncall/policies/payments-escalation">payments-escalation</a>`, "<td><a href=\"/users/ana\">ana</a></td><td>0</td><td>0</td><td>0</td><td>1</td>",
+			`<svg class="chart load-bars"`, "Europe/Berlin", "by=policy")
+		wantStatus(t, ana.get("/oncall/load?days=0"), http.StatusUnprocessableEntity)
+		wantStatus(t, ana.get("/oncall/load?time_zone=Mars"), http.StatusUnprocessableEntity)
 	})
 }

@@ -156,6 +156,7 @@ func (u *UI) routes() http.Handler {
 	private("GET /oncall/pages", u.listPages)
 	private("GET /oncall/pages/{id}", u.showPage)
 	private("POST /oncall/pages/{id}/{action}", u.actOnPage)
+	private("GET /oncall/load", u.showLoad)
 	private("GET /incidents", u.listIncidents)
 	private("POST /incidents", u.declareIncident)
 	private("GET /incidents/{number}", u.showIncident)

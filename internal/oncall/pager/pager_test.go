@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -397,4 +398,65 @@ func (f *fixture) as(name string) context.Context {
 		f.t.Fatal(err)
 	}
 	return identity.WithActor(context.Background(), &identity.Actor{UserID: u.ID, Name: u.Name, Role: u.Role, Scope: identity.ScopeWrite, Via: "session"})
+}
+
+// TestPager_LoadReport counts each person's pages, those out of business
+// hours in the report's zone, messages and acknowledgements, and each
+// policy's escalations and MTTA.
+func TestPager_LoadReport(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d, pager.Throttle{Messages: 100, Window: time.Minute})
+		f.contact("ana", "hook", "webhook")
+		f.contact("ben", "hook", "webhook")
+		f.policy("pay", 0, step("5m", oncall.Target{User: "ana"}), step("5m", oncall.Target{User: "ben"}))
+		// Fri 27 Nov 09:00 UTC is 10:00 in Berlin: in hours. ana answers
+		// after 2 minutes.
+		day := f.open("day", "pay", "by day")
+		f.at(3 * time.Second)
+		f.clk.Set(t0.Add(2 * time.Minute))
+		if _, err := f.p.Acknowledge(f.as("ana"), day.ID); err != nil {
+			t.Fatal(err)
+		}
+		// Sat 28 Nov 03:00 UTC: out of hours; nobody answers, it escalates
+		// to ben, who answers after 7 minutes.
+		night := 18 * time.Hour
+		f.clk.Set(t0.Add(night))
+		nightPage := f.open("night", "pay", "by night")
+		f.at(night + 3*time.Second)
+		f.at(night + 5*time.Minute + 3*time.Second)
+		f.clk.Set(t0.Add(night + 7*time.Minute))
+		if _, err := f.p.Acknowledge(f.as("ben"), nightPage.ID); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := f.p.Report(f.sys, pager.ReportFilter{From: t0.Add(-time.Hour), To: t0.Add(48 * time.Hour), TimeZone: "Europe/Berlin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Pages != 2 || len(rep.People) != 2 || len(rep.Policies) != 1 {
+			t.Fatalf("report = %+v", rep)
+		}
+		ana, ben := rep.People[0], rep.People[1]
+		if ana.User != "ana" || ana.Pages != 2 || ana.OutOfHours != 1 || ana.Messages != 2 || ana.Acknowledged != 1 {
+			t.Errorf("ana = %+v, want 2 pages, 1 out of hours, 2 messages, 1 acknowledged", ana)
+		}
+		if ben.User != "ben" || ben.Pages != 1 || ben.OutOfHours != 1 || ben.Acknowledged != 1 {
+			t.Errorf("ben = %+v", ben)
+		}
+		pol := rep.Policies[0]
+		if pol.Pages != 2 || pol.Escalated != 1 || pol.Acknowledged != 2 || pol.MTTAMean == nil || *pol.MTTAMean != 270 || *pol.MTTAMedian != 270 {
+			t.Errorf("policy = %+v (MTTA %v), want mean and median 4.5 min", pol, pol.MTTAMean)
+		}
+		var b strings.Builder
+		if err := rep.WriteCSV(&b, "person"); err != nil {
+			t.Fatal(err)
+		}
+		if want := "user,pages,out_of_hours,messages,acknowledged\nana,2,1,2,1\nben,1,1,1,1\n"; b.String() != want {
+			t.Errorf("csv:\n%s\nwant\n%s", b.String(), want)
+		}
+		for _, bad := range []pager.ReportFilter{{TimeZone: "Mars/Olympus"}, {BusinessHours: "18:00-09:00"}, {From: t0, To: t0.Add(-time.Hour)}} {
+			if _, err := f.p.Report(f.sys, bad); !errs.Is(err, errs.Invalid) {
+				t.Errorf("report %+v: %v, want invalid", bad, err)
+			}
+		}
+	})
 }
