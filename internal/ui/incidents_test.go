@@ -100,3 +100,21 @@ func TestIncidentPages(t *testing.T) {
 	wantContains(t, vera.get("/incidents?status=resolved"), "No incidents")
 	wantStatus(t, vera.get("/incidents/INC-99"), http.StatusNotFound)
 }
+
+// TestIncidentReportPage: the report counts incidents per severity,
+// service and team, draws incidents per service, links the CSV, and
+// prefills the declare form from a page or an alert.
+func TestIncidentReportPage(t *testing.T) {
+	h, _ := newIncidentHarness(t)
+	ana := h.loggedIn("ana", adminPassword)
+	wantStatus(t, ana.sameOrigin("/incidents", url.Values{"title": {"Checkout fails"}, "severity": {"SEV2"}, "services": {"payments-api"}}), http.StatusSeeOther)
+	p := ana.get("/incidents/report?days=7")
+	wantStatus(t, p, http.StatusOK)
+	wantContains(t, p, "1 incident declared", `<svg class="chart bars"`, "Incidents per service", `<th scope="row">SEV2</th><td>1</td><td>0</td>`,
+		`<th scope="row">payments-api</th>`, "/api/v1/reports/incidents?format=csv")
+	wantStatus(t, ana.get("/incidents/report?days=400"), http.StatusUnprocessableEntity)
+	wantContains(t, ana.get("/incidents"), `href="/incidents/report"`)
+
+	p = ana.get("/incidents?title=Checkout+returns+502&services=payments-api&alert=0190c5b0-0000-7000-8000-000000000001")
+	wantContains(t, p, `value="Checkout returns 502"`, `value="payments-api"`, `name="alert_id" value="0190c5b0-0000-7000-8000-000000000001"`)
+}

@@ -69,44 +69,68 @@ func spanPair(mean, median *float64) string {
 }
 
 const (
-	loadBarH   = 18
-	loadGap    = 6
-	loadLabelW = 140
-	loadBarW   = 460
+	hbarH      = 18
+	hbarGap    = 6
+	hbarLabelW = 150
+	hbarMaxW   = 460
 )
 
-// loadChartSVG draws pages per person as horizontal bars, the part out of
-// business hours apart.
-func loadChartSVG(people []paging.PersonLoad) template.HTML {
-	if len(people) == 0 {
+// bar is one row of a horizontal bar chart: its label, its stacked parts
+// (drawn with classes part-0, part-1, …) and their total's words.
+type bar struct {
+	Label string
+	Parts []int
+	Tip   string
+}
+
+// barsSVG draws rows of stacked horizontal bars, scaled to the largest
+// total, with the totals written after them; desc says it in words.
+func barsSVG(id, title, desc string, bars []bar) template.HTML {
+	if len(bars) == 0 {
 		return ""
 	}
-	people = people[:min(len(people), 30)]
+	bars = bars[:min(len(bars), 30)]
 	most := 1
-	for _, p := range people {
-		most = max(most, p.Pages)
+	for _, b := range bars {
+		t := 0
+		for _, p := range b.Parts {
+			t += p
+		}
+		most = max(most, t)
 	}
 	esc := template.HTMLEscapeString
-	h := len(people)*(loadBarH+loadGap) - loadGap
+	h := len(bars)*(hbarH+hbarGap) - hbarGap
 	var b strings.Builder
-	var words []string
-	for _, p := range people {
-		words = append(words, fmt.Sprintf("%s %d (%d out of hours)", p.User, p.Pages, p.OutOfHours))
-	}
-	fmt.Fprintf(&b, `<svg class="chart load-bars" viewBox="0 0 %d %d" role="img" aria-labelledby="load-t load-d" xmlns="http://www.w3.org/2000/svg">`,
-		loadLabelW+loadBarW+60, h)
-	fmt.Fprintf(&b, `<title id="load-t">Pages per person</title><desc id="load-d">%s</desc>`, esc(strings.Join(words, "; ")))
-	scale := float64(loadBarW) / float64(most)
-	for i, p := range people {
-		y := i * (loadBarH + loadGap)
-		in := float64(p.Pages-p.OutOfHours) * scale
-		out := float64(p.OutOfHours) * scale
-		fmt.Fprintf(&b, `<g><title>%s: %d pages, %d out of hours</title>`, esc(p.User), p.Pages, p.OutOfHours)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" class="label">%s</text>`, loadLabelW-8, y+loadBarH-5, esc(p.User))
-		fmt.Fprintf(&b, `<rect class="in-hours" x="%d" y="%d" width="%.1f" height="%d" rx="2"/>`, loadLabelW, y, in, loadBarH)
-		fmt.Fprintf(&b, `<rect class="out-of-hours" x="%.1f" y="%d" width="%.1f" height="%d" rx="2"/>`, float64(loadLabelW)+in, y, out, loadBarH)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="value">%d</text></g>`, float64(loadLabelW)+in+out+6, y+loadBarH-5, p.Pages)
+	fmt.Fprintf(&b, `<svg class="chart bars" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d" xmlns="http://www.w3.org/2000/svg">`,
+		hbarLabelW+hbarMaxW+60, h, esc(id), esc(id))
+	fmt.Fprintf(&b, `<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`, esc(id), esc(title), esc(id), esc(desc))
+	scale := float64(hbarMaxW) / float64(most)
+	for i, r := range bars {
+		y := i * (hbarH + hbarGap)
+		fmt.Fprintf(&b, `<g><title>%s</title>`, esc(r.Tip))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" class="label">%s</text>`, hbarLabelW-8, y+hbarH-5, esc(truncate(r.Label, 24)))
+		x, total := float64(hbarLabelW), 0
+		for j, p := range r.Parts {
+			w := float64(p) * scale
+			fmt.Fprintf(&b, `<rect class="part-%d" x="%.1f" y="%d" width="%.1f" height="%d" rx="2"/>`, j, x, y, w, hbarH)
+			x += w
+			total += p
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="value">%d</text></g>`, x+6, y+hbarH-5, total)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// loadChartSVG draws pages per person, the part out of business hours
+// apart.
+func loadChartSVG(people []paging.PersonLoad) template.HTML {
+	var bars []bar
+	var words []string
+	for _, p := range people {
+		bars = append(bars, bar{Label: p.User, Parts: []int{p.Pages - p.OutOfHours, p.OutOfHours},
+			Tip: fmt.Sprintf("%s: %d pages, %d out of hours", p.User, p.Pages, p.OutOfHours)})
+		words = append(words, fmt.Sprintf("%s %d (%d out of hours)", p.User, p.Pages, p.OutOfHours))
+	}
+	return barsSVG("load", "Pages per person", strings.Join(words, "; "), bars)
 }

@@ -60,7 +60,7 @@ func TestPagesUI(t *testing.T) {
 		load := ana.get("/oncall/load?days=7&time_zone=Europe/Berlin")
 		wantStatus(t, load, http.StatusOK)
 		wantContains(t, load, "1 page opened", `<a href="/oncall/policies/payments-escalation">payments-escalation</a>`, "<td><a href=\"/users/ana\">ana</a></td><td>0</td><td>0</td><td>0</td><td>1</td>",
-			`<svg class="chart load-bars"`, "Europe/Berlin", "by=policy")
+			`<svg class="chart bars"`, "Europe/Berlin", "by=policy")
 		wantStatus(t, ana.get("/oncall/load?days=0"), http.StatusUnprocessableEntity)
 		wantStatus(t, ana.get("/oncall/load?time_zone=Mars"), http.StatusUnprocessableEntity)
 	})

@@ -158,6 +158,7 @@ func (u *UI) routes() http.Handler {
 	private("POST /oncall/pages/{id}/{action}", u.actOnPage)
 	private("GET /oncall/load", u.showLoad)
 	private("GET /incidents", u.listIncidents)
+	private("GET /incidents/report", u.showIncidentReport)
 	private("POST /incidents", u.declareIncident)
 	private("GET /incidents/{number}", u.showIncident)
 	private("POST /incidents/{number}/update", u.updateIncident)
