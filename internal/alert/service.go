@@ -85,9 +85,10 @@ type Service struct {
 	log    *slog.Logger
 	limits *limiter
 
-	signer  Signer // signs action links; nil: notifications carry none
-	baseURL string
-	stmts   *stmtCache // the ingestion batch's prepared statements (SQLite)
+	signer    Signer // signs action links; nil: notifications carry none
+	baseURL   string
+	incidents Incidents  // hears check state changes; nil: nobody
+	stmts     *stmtCache // the ingestion batch's prepared statements (SQLite)
 }
 
 // NewService returns an alert service.

@@ -73,7 +73,30 @@ func (s *Service) CheckChanged(ctx context.Context, tx *sql.Tx, e check.Event) e
 	if _, err := s.ingestTx(ctx, tx, o, alerts, s.clock.Now()); err != nil {
 		return fmt.Errorf("check %s alert: %w", e.Check, err)
 	}
-	return nil
+	return s.checkOnTimelines(ctx, tx, e)
+}
+
+// SetIncidents makes check state changes appear on the timelines of the
+// open incidents of the checks' services; call it before serving.
+func (s *Service) SetIncidents(i Incidents) { s.incidents = i }
+
+// checkOnTimelines records a check's state change on the timelines of the
+// open incidents of its service.
+func (s *Service) checkOnTimelines(ctx context.Context, tx *sql.Tx, e check.Event) error {
+	if s.incidents == nil {
+		return nil
+	}
+	svc, _, _, err := checkContext(ctx, tx, e.CheckID)
+	if err != nil || svc == "" {
+		return err
+	}
+	text := fmt.Sprintf("Check %s is %s", e.Check, strings.ToUpper(string(e.To)))
+	if e.Reason != "" && e.To != check.Up {
+		text += ": " + truncate(e.Reason, 300)
+	}
+	_, err = s.incidents.RecordTx(ctx, tx, []string{svc}, "check_state_changed", text,
+		map[string]any{"check": e.Check, "from": e.From, "to": e.To}, e.At, "check/"+e.Check)
+	return err
 }
 
 func checkDedupKey(checkID uuid.UUID, alertname string) string {

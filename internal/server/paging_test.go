@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,7 +16,9 @@ import (
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+	"github.com/google/uuid"
 
+	"groundcrew.dev/groundcrew/internal/check"
 	"groundcrew.dev/groundcrew/internal/clock"
 	"groundcrew.dev/groundcrew/internal/config"
 	"groundcrew.dev/groundcrew/internal/db/dbtest"
@@ -418,6 +421,21 @@ func TestPaging_IncidentTimeline(t *testing.T) {
 	ana := login(t, base, "ana", "password-ana", "write")
 	ana.must(200, "POST", "/api/v1/pages/"+open[0].ID+"/acknowledge", nil, nil)
 
+	// A check of the service going DOWN is on the timeline too (the
+	// runner hands its state changes to the alert service in its flush).
+	admin.must(201, "POST", "/api/v1/checks", map[string]any{"name": "payments-cron", "service": "payments", "environment": "prod", "type": "heartbeat", "interval": "1h"}, nil)
+	var checkID uuid.UUID
+	if err := srv.DB.Reader().QueryRowContext(context.Background(), `SELECT id FROM checks WHERE name = 'payments-cron'`).Scan(&checkID); err != nil {
+		t.Fatal(err)
+	}
+	err := srv.DB.InTx(context.Background(), func(tx *sql.Tx) error {
+		return srv.Alerts.CheckChanged(context.Background(), tx, check.Event{ID: uuid.New(), Check: "payments-cron", CheckID: checkID, At: f.clk.Now(),
+			From: check.Up, To: check.Down, Reason: "no ping for 2h", Alertable: true})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	var timeline struct {
 		Items []struct{ Kind, Text, Actor string }
 	}
@@ -426,7 +444,7 @@ func TestPaging_IncidentTimeline(t *testing.T) {
 	for _, e := range timeline.Items {
 		kinds = append(kinds, e.Kind)
 	}
-	for _, want := range []string{"alert_fired", "page_opened", "page_acknowledged"} {
+	for _, want := range []string{"alert_fired", "page_opened", "page_acknowledged", "check_state_changed"} {
 		if !strings.Contains(strings.Join(kinds, " "), want) {
 			t.Errorf("incident timeline %v lacks %s", kinds, want)
 		}

@@ -178,6 +178,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.Notify = notify.NewService(s.DB, s.opts.Clock, box, s.Identity, notify.ServiceOptions{Logger: s.log})
 	s.Notify.SetFailureSink(s.Alerts) // a notification lost for good raises an alert
 	s.Pager = s.newPager()
+	s.Alerts.SetIncidents(incidentTimeline{s.Incidents}) // check state changes reach incident timelines
 	apply.RegisterReceivers(s.Registry, s.Notify)
 	apply.RegisterAlerts(s.Registry, s.Alerts, func() {
 		if s.Dispatcher != nil {
