@@ -32,7 +32,8 @@ func serveChild() {
 	if dsn == "" {
 		dsn = "sqlite://" + filepath.Join(dir, "groundcrew.db")
 	}
-	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, Database: dsn, LogFormat: "text", LogLevel: "error", BaseURL: "http://127.0.0.1:0"}
+	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, Database: dsn, LogFormat: "text", LogLevel: "error", BaseURL: "http://127.0.0.1:0",
+		PagingMailer: os.Getenv("GROUNDCREW_TEST_PAGING_MAILER")}
 	srv := server.New(cfg, server.Options{Out: io.Discard, LeaseTTL: testLeaseTTL, CheckLimits: testCheckLimits, Getenv: os.Getenv})
 	if err := srv.Start(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -57,7 +58,7 @@ func startChild(t *testing.T, dir string, env ...string) (*exec.Cmd, string) {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(filepath.Join(dir, "url")); err == nil {
+		if b, err := os.ReadFile(filepath.Join(dir, "url")); err == nil && len(b) > 0 { // empty: being written
 			return cmd, string(b)
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -458,3 +458,43 @@ func TestPaging_IncidentTimeline(t *testing.T) {
 		t.Errorf("incident acknowledgement = %v by %q, want ana's", got.AcknowledgedAt, got.AcknowledgedBy)
 	}
 }
+
+// TestPaging_KilledBeforeTheMessage kills the server with SIGKILL right
+// after an alert opened a page, before its first message went out (the
+// message waits two seconds for others to bundle with): after a restart
+// the step is notified, once — by webhook and by e-mail through a real
+// SMTP server.
+func TestPaging_KilledBeforeTheMessage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	f := newPagingFixture(t)
+	dir := t.TempDir()
+	env := "GROUNDCREW_TEST_PAGING_MAILER=pager-mail"
+	cmd, base := startChild(t, dir, env)
+	f.setUp(base)
+	admin := login(t, base, "admin", adminPassword, "write")
+	f.fire(base, "PaymentsDown")
+	waitFor(t, "the page to open", 20*time.Second, func() bool {
+		var out struct{ Items []pageView }
+		code, _, body := admin.doNoFatal("GET", "/api/v1/pages?status=open", nil)
+		return code == 200 && json.Unmarshal(body, &out) == nil && len(out.Items) == 1
+	})
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if f.ana.count() != 0 {
+		t.Skipf("the message went out before the kill (%d); nothing to recover", f.ana.count())
+	}
+	_, base = startChild(t, dir, env)
+	waitFor(t, "ana's page after the restart", 30*time.Second, func() bool { return f.ana.count() == 1 && len(f.mail.to("ana@example.com")) == 1 })
+	time.Sleep(3 * time.Second) // anything doubled would have arrived by now
+	if f.ana.count() != 1 || len(f.mail.to("ana@example.com")) != 1 || f.ben.count() != 0 {
+		t.Fatalf("after the crash: ana %d webhook %d mail, ben %d; want 1, 1, 0", f.ana.count(), len(f.mail.to("ana@example.com")), f.ben.count())
+	}
+	admin = login(t, base, "admin", adminPassword, "write")
+	if open := f.pages(admin, "open"); len(open) != 1 || open[0].Step != 0 {
+		t.Fatalf("open pages after the crash = %+v", open)
+	}
+}
