@@ -89,7 +89,7 @@ func main() {
 	flag.IntVar(&cfg.batch, "batch", 100, "alerts per request")
 	flag.IntVar(&cfg.clients, "clients", 8, "concurrent clients posting the storm")
 	flag.DurationVar(&cfg.groupWait, "group-wait", time.Second, "group_wait of the routes")
-	flag.StringVar(&cfg.throttle, "page-throttle", "3/5m", "the server's --page-throttle (MESSAGES/WINDOW), also the limit messages per contact are compared with")
+	flag.StringVar(&cfg.throttle, "page-throttle", "1/1m", "the server's --page-throttle (MESSAGES/WINDOW), also the limit messages per contact are compared with")
 	flag.StringVar(&cfg.order, "order", "alertname", "order of the alerts in the storm: alertname (A00 of every service, then A01 …), service (every alert of s000, then s001 …) or shuffle")
 	flag.DurationVar(&cfg.spread, "spread", 0, "post the batches evenly over this long instead of as fast as possible (a storm that builds up: more messages per contact, so the throttle shows)")
 	flag.DurationVar(&cfg.wait, "wait", time.Minute, "after the last post, wait at most this long for every page")

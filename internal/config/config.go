@@ -43,8 +43,8 @@ type Config struct {
 	// people's e-mail contact methods (its sender and SMTP server).
 	PagingMailer string `yaml:"paging_mailer"`
 	// PageThrottle bounds the messages one contact method receives:
-	// "3/5m" (the default) is at most three in any five minutes; pages due
-	// meanwhile are bundled into the next message.
+	// "1/1m" (the default) is at most one a minute; pages due meanwhile
+	// are bundled into the next message.
 	PageThrottle string `yaml:"page_throttle"`
 	File         string `yaml:"-"` // the YAML file read, if any
 }
@@ -69,7 +69,7 @@ var settings = []setting{
 	{"log-level", "GROUNDCREW_LOG_LEVEL", "log level: debug, info, warn or error", func() string { return "info" }, func(c *Config) *string { return &c.LogLevel }},
 	{"check-retention", "GROUNDCREW_CHECK_RETENTION", "how long raw check results are kept, e.g. 14d or 72h (rollups stay)", func() string { return "14d" }, func(c *Config) *string { return &c.CheckRetention }},
 	{"paging-mailer", "GROUNDCREW_PAGING_MAILER", "receiver whose e-mail channel sends pages to people's e-mail addresses", func() string { return "" }, func(c *Config) *string { return &c.PagingMailer }},
-	{"page-throttle", "GROUNDCREW_PAGE_THROTTLE", "at most N messages per contact method in a window, N/WINDOW (pages bundle meanwhile)", func() string { return "3/5m" }, func(c *Config) *string { return &c.PageThrottle }},
+	{"page-throttle", "GROUNDCREW_PAGE_THROTTLE", "at most N messages per contact method in a window, N/WINDOW (pages bundle meanwhile)", func() string { return "1/1m" }, func(c *Config) *string { return &c.PageThrottle }},
 	{"alert-key-rate", "GROUNDCREW_ALERT_KEY_RATE", "requests per second each alert integration key may send (bursts of 10x)", func() string { return "50" }, func(c *Config) *string { return &c.AlertKeyRate }},
 	{"trusted-proxies", "GROUNDCREW_TRUSTED_PROXIES", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For to believe", func() string { return "" }, func(c *Config) *string { return &c.TrustedProxies }},
 }
@@ -212,10 +212,10 @@ func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// PageThrottleValue parses PageThrottle ("" is 3/5m).
+// PageThrottleValue parses PageThrottle ("" is 1/1m).
 func (c *Config) PageThrottleValue() (int, time.Duration, error) {
 	if c.PageThrottle == "" {
-		return 3, 5 * time.Minute, nil
+		return 1, time.Minute, nil
 	}
 	bad := fmt.Errorf("config: page throttle %q: want MESSAGES/WINDOW such as 3/5m (1-100 messages, a window of 1m to 24h)", c.PageThrottle)
 	n, w, ok := strings.Cut(c.PageThrottle, "/")

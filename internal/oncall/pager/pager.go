@@ -168,8 +168,12 @@ type Throttle struct {
 	Window   time.Duration
 }
 
-// DefaultThrottle: three messages in five minutes per contact method.
-var DefaultThrottle = Throttle{Messages: 3, Window: 5 * time.Minute}
+// DefaultThrottle: one message a minute per contact method, as GoAlert
+// does. A window's allowance spent in a burst would hold every later page
+// for the rest of the window; one a minute bounds how long a page waits
+// for its message (a minute and the bundling wait) and how many messages a
+// long storm sends (60 an hour, each bundling what came meanwhile).
+var DefaultThrottle = Throttle{Messages: 1, Window: time.Minute}
 
 // Options configure a Pager. The zero value is a safe default for one
 // replica.
