@@ -481,7 +481,7 @@ func (u *UI) showRoutes(w http.ResponseWriter, r *http.Request) error {
 	status := http.StatusOK
 	if text, ok := r.URL.Query()["labels"]; ok {
 		d.Test.Labels = text[0]
-		labels, err := parseLabelLines("labels", text[0])
+		labels, err := parseLabelLines("labels", labelListLines(text[0]))
 		if err == nil {
 			var res alert.RouteTest
 			if res, err = u.cfg.Alerts.TestRoute(ctx, labels); err == nil {
