@@ -146,5 +146,6 @@ it is shown only now, and an older feed URL of yours no longer works.`))
 		},
 	}
 	cmd.AddCommand(gaps, feed)
+	cmd.AddCommand(c.newSwapCmd())
 	return cmd
 }

@@ -124,6 +124,29 @@ func contactBody(name string) any {
 	return map[string]any{"name": name, "type": "webhook", "address": "http://127.0.0.1:9/secret-hook"}
 }
 
+// swapIDs are the ids of the swaps requested for each role: one to
+// accept, one to decline (asked of the role's user) and one to cancel
+// (requested by the role's user), in schedule sw-<role>.
+var swapIDs = map[string]string{}
+
+// swapSelf is the user of each role, on call in sw-<role> with swp.
+var swapSelf = map[string]string{"admin": "admin", "operator": "olga", "member": "bob", "viewer": "vera", "readtoken": "rita", "anonymous": "vera"}
+
+// swapScheduleBody is a schedule of the payments team with swp always on
+// call and self too for the next three days.
+func swapScheduleBody(name, self string) any {
+	now := time.Now().UTC()
+	return map[string]any{"name": name, "spec": map[string]any{"owner": "payments", "time_zone": "Europe/Berlin", "layers": []any{
+		map[string]any{"rotation": map[string]any{"kind": "weekly", "start": "2026-01-05", "participants": []string{"swp"}}}},
+		"overrides": []any{map[string]any{"kind": "add", "user": self, "start": now.Add(-time.Hour), "end": now.Add(72 * time.Hour)}}}}
+}
+
+// swapBody asks counterpart to cover requester for an hour, in hours.
+func swapBody(requester, counterpart string, hours int) any {
+	start := time.Now().UTC().Add(time.Duration(hours) * time.Hour)
+	return map[string]any{"requester": requester, "counterpart": counterpart, "start": start, "end": start.Add(time.Hour)}
+}
+
 func integrationBody(name string) any {
 	return map[string]any{"name": name, "type": "webhook", "service": "chk"}
 }
@@ -234,6 +257,14 @@ var routes = []route{
 	{"GET", "/users/cu-%s/notification-rules", nil, admins},
 	{"PUT", "/users/cu-%s/notification-rules", func(r string) any { return map[string]any{"rules": []any{map[string]any{"method": "cm"}}} }, admins},
 	{"DELETE", "/users/cu-%s/contact-methods/cm", nil, admins},
+	{"GET", "/schedules/sw-%s/swaps", nil, everyone},
+	{"GET", "/schedules/sw-%s/swaps?status=pending", nil, everyone},
+	{"POST", "/schedules/sw-%s/swaps", func(r string) any { return swapBody("", "swp", 11) }, writers},
+	{"GET", "/swaps", nil, everyone},
+	{"GET", "/swaps?user=swp&status=pending", nil, everyone},
+	{"POST", "/swaps/swa-%s/accept", nil, writers}, // asked of the role's user
+	{"POST", "/swaps/swd-%s/decline", nil, writers},
+	{"POST", "/swaps/swc-%s/cancel", nil, writers}, // requested by the role's user
 	{"GET", "/pages", nil, everyone},
 	{"GET", "/pages?status=open&user=bob", nil, everyone},
 	{"GET", "/pages/pg-%s", nil, everyone},
@@ -322,6 +353,7 @@ func TestAuthorization(t *testing.T) {
 	admin.must(201, "POST", "/api/v1/teams", map[string]any{"name": "payments", "members": []string{"bob"}}, nil)
 	admin.must(201, "POST", "/api/v1/environments", map[string]any{"name": "shared", "criticality": "low"}, nil)
 	admin.must(201, "POST", "/api/v1/services", map[string]any{"name": "chk", "owner": "payments", "tier": 2, "environments": []string{"shared"}}, nil)
+	admin.must(201, "POST", "/api/v1/users", map[string]any{"name": "swp", "role": "member"}, nil)
 	clients := map[string]*client{"admin": admin, "anonymous": {t: t, base: base}}
 	for role, name := range users {
 		scope := "write"
@@ -366,6 +398,12 @@ func TestAuthorization(t *testing.T) {
 		admin.must(201, "POST", "/api/v1/incidents/"+incidentNumbers[r]+"/postmortem/action-items", map[string]any{"title": "Fix", "team": "payments", "due": "2099-01-01"}, &item)
 		actionItemIDs[r] = item.ID
 		admin.must(201, "POST", "/api/v1/status-pages", pageBody("ip-"+r), nil)
+		admin.must(201, "POST", "/api/v1/schedules", swapScheduleBody("sw-"+r, swapSelf[r]), nil)
+		for kind, body := range map[string]any{"swa": swapBody("swp", swapSelf[r], 5), "swd": swapBody("swp", swapSelf[r], 7), "swc": swapBody(swapSelf[r], "swp", 9)} {
+			var sw struct{ ID string }
+			admin.must(201, "POST", "/api/v1/schedules/sw-"+r+"/swaps", body, &sw)
+			swapIDs[kind+"-"+r] = sw.ID
+		}
 		admin.must(200, "POST", "/api/v1/apply", map[string]any{"documents": []any{map[string]any{"apiVersion": "groundcrew.dev/v1",
 			"kind": "ForecastRule", "metadata": map[string]any{"name": "fr-" + r}, "spec": map[string]any{"series": map[string]any{"name": "fs_used"},
 				"method": "linear", "horizon": "24h", "threshold": 0.9, "direction": "rising"}}}}, nil)
@@ -395,6 +433,7 @@ func TestAuthorization(t *testing.T) {
 		key = strings.NewReplacer("/incidents/inc-%s", "/incidents/{number}", "/roles/scribe", "/roles/{role}", "/services/chk", "/services/{service}",
 			"/action-items/ai-%s", "/action-items/{id}").Replace(key)
 		key = strings.ReplaceAll(key, "/contact-methods/cm", "/contact-methods/{method}")
+		key = strings.NewReplacer("/swaps/swa-%s", "/swaps/{id}", "/swaps/swd-%s", "/swaps/{id}", "/swaps/swc-%s", "/swaps/{id}").Replace(key)
 		key = strings.ReplaceAll(key, "/metrics/series/"+series.Items[0].ID, "/metrics/series/{id}")
 		covered[rt.method+" "+templatePath.ReplaceAllString(key, "/{name}")] = true
 		for _, role := range roles {
@@ -403,6 +442,9 @@ func TestAuthorization(t *testing.T) {
 				path = fmt.Sprintf(path, role)
 				path = strings.ReplaceAll(path, "/silences/sil-"+role, "/silences/"+silenceIDs[role])
 				path = strings.ReplaceAll(path, "/pages/pg-"+role, "/pages/"+pageIDs[role])
+				for _, kind := range []string{"swa", "swd", "swc"} {
+					path = strings.ReplaceAll(path, "/swaps/"+kind+"-"+role, "/swaps/"+swapIDs[kind+"-"+role])
+				}
 				path = strings.NewReplacer("/incidents/inc-"+role, "/incidents/"+incidentNumbers[role], "/action-items/ai-"+role, "/action-items/"+actionItemIDs[role]).Replace(path)
 			}
 			var body any

@@ -33,6 +33,7 @@ func (s *Server) handler() http.Handler {
 	apiV1.RegisterAlerts(s.Alerts)
 	apiV1.RegisterOnCall(s.OnCall)
 	apiV1.RegisterContacts(s.OnCall)
+	apiV1.RegisterSwaps(s.OnCall)
 	apiV1.RegisterIncidents(s.Incidents)
 	apiV1.RegisterPages(s.Pager)
 	apiV1.RegisterMetrics(s.Metrics)

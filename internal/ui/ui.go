@@ -163,6 +163,8 @@ func (u *UI) routes() http.Handler {
 	private("GET /oncall/schedules/{name}", u.showSchedule)
 	private("GET /oncall/policies", u.listPolicies)
 	private("GET /oncall/policies/{name}", u.showPolicy)
+	private("GET /oncall/schedules/{name}/swaps", u.listScheduleSwaps)
+	private("POST /oncall/swaps/{id}/{action}", u.actOnSwap)
 	private("GET /oncall/pages", u.listPages)
 	private("GET /oncall/pages/{id}", u.showPage)
 	private("POST /oncall/pages/{id}/{action}", u.actOnPage)
