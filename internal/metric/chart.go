@@ -39,7 +39,7 @@ func (s *Service) Chart(ctx context.Context, rule string, series uuid.UUID, widt
 			return "", errs.NotFoundf("rule %s matches no series", rule)
 		}
 		sr = first[0]
-	} else if sr, err = getSeries(ctx, s.db.Reader(), series); err != nil {
+	} else if sr, err = s.series(ctx, series); err != nil {
 		return "", err
 	}
 	if !c.Matches(sr.Name, sr.Labels) {
@@ -47,7 +47,7 @@ func (s *Service) Chart(ctx context.Context, rule string, series uuid.UUID, widt
 	}
 	series = sr.ID
 	now := s.clock.Now()
-	samples, err := loadSamples(ctx, s.db.Reader(), series, now.Add(-c.History), now.Add(time.Millisecond), maxLoad)
+	samples, err := s.samples(ctx, sr, now.Add(-c.History), now.Add(time.Millisecond), maxLoad)
 	if err != nil {
 		return "", err
 	}

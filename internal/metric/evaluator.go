@@ -220,7 +220,7 @@ func (e *Evaluator) Evaluate(ctx context.Context) error {
 // resolved when it no longer fires. It writes only on a change (and to
 // refresh a firing alert every RefreshEvery).
 func (e *Evaluator) evaluateOne(ctx context.Context, c *Compiled, sr Series, st state, now time.Time) error {
-	samples, err := loadSamples(ctx, e.svc.db.Reader(), sr.ID, now.Add(-c.History), now.Add(time.Millisecond), maxLoad)
+	samples, err := e.svc.samples(ctx, sr, now.Add(-c.History), now.Add(time.Millisecond), maxLoad)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ type Service struct {
 	db    *db.DB
 	clock clock.Clock
 	log   *slog.Logger
+	src   Source // computed series; nil: none
 }
 
 // NewService returns a metric service.
@@ -173,10 +174,11 @@ func (s *Service) Samples(ctx context.Context, id uuid.UUID, from, to time.Time,
 	if limit <= 0 || limit > MaxSamplesRead {
 		limit = MaxSamplesRead
 	}
-	if _, err := getSeries(ctx, s.db.Reader(), id); err != nil {
+	sr, err := s.series(ctx, id)
+	if err != nil {
 		return nil, err
 	}
-	out, err := loadSamples(ctx, s.db.Reader(), id, from, to, limit)
+	out, err := s.samples(ctx, sr, from, to, limit)
 	if out == nil {
 		out = []Sample{}
 	}
@@ -209,6 +211,9 @@ func (s *Service) Prune(ctx context.Context, maxBatches int) (int64, error) {
 // matchingSeries returns the series of metric name whose labels all
 // matchers match, at most limit.
 func (s *Service) matchingSeries(ctx context.Context, name string, match func(map[string]string) bool, limit int) ([]Series, error) {
+	if s.src != nil && s.src.Serves(name) {
+		return s.src.Series(ctx, name, match, limit)
+	}
 	var out []Series
 	err := scanSeriesByName(ctx, s.db.Reader(), name, "", func(sr Series, _ string) bool {
 		if match(sr.Labels) {

@@ -54,7 +54,7 @@ func (s *Service) RuleStatus(ctx context.Context, rule string) ([]SeriesStatus, 
 	now := s.clock.Now()
 	out := []SeriesStatus{}
 	for _, sr := range series {
-		samples, err := loadSamples(ctx, s.db.Reader(), sr.ID, now.Add(-c.History), now.Add(time.Millisecond), maxLoad)
+		samples, err := s.samples(ctx, sr, now.Add(-c.History), now.Add(time.Millisecond), maxLoad)
 		if err != nil {
 			return nil, err
 		}

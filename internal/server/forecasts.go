@@ -8,6 +8,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/jobs"
 	"groundcrew.dev/groundcrew/internal/metric"
+	"groundcrew.dev/groundcrew/internal/metric/checkseries"
 )
 
 // startForecasts creates the metric service, registers the ForecastRule
@@ -16,6 +17,7 @@ import (
 // configuration directory is applied, so that it may hold forecast rules.
 func (s *Server) startForecasts(ctx context.Context) {
 	s.Metrics = metric.NewService(s.DB, s.opts.Clock, metric.Options{Logger: s.log})
+	s.Metrics.SetSource(checkseries.New(s.DB)) // check durations as series, read from the results
 	apply.RegisterForecasts(s.Registry, s.Metrics)
 	opts := metric.EvaluatorOptions{Clock: s.opts.Clock, Logger: s.log, BaseURL: s.baseURL}
 	if s.DB.Engine == db.Postgres {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"net/url"
 	"path/filepath"
@@ -161,4 +162,81 @@ func TestForecastRule_EndToEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestForecastRule_CheckLatency forecasts a check's own p95 latency, a
+// series computed from its results: a response time creeping up by 20 ms
+// an hour crosses 800 ms within the horizon, and the alert names the
+// check.
+func TestForecastRule_CheckLatency(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Minute)
+	clk := clock.NewFake(now)
+	srv, base := startFakeClockServer(t, "", clk)
+	admin := login(t, base, "admin", adminPassword, "write")
+	catalogFixture(admin)
+	admin.must(201, "POST", "/api/v1/checks", map[string]any{"name": "web-home", "service": "web", "environment": "prod", "type": "heartbeat", "interval": "1h"}, nil)
+	var checkID string
+	if err := srv.DB.Reader().QueryRowContext(context.Background(), `SELECT id FROM checks WHERE name = 'web-home'`).Scan(&checkID); err != nil {
+		t.Fatal(err)
+	}
+	// 24 hours of results every minute, 300 ms rising 20 ms an hour
+	// (p95: the slow tail, +50 ms), as the runner stores them.
+	start := now.Add(-24 * time.Hour)
+	err := srv.DB.InTx(context.Background(), func(tx *sql.Tx) error {
+		for at := start; at.Before(now); at = at.Add(time.Minute) {
+			ms := 300 + 20*at.Sub(start).Hours()
+			if at.Minute()%5 == 4 {
+				ms += 50
+			}
+			if _, err := tx.Exec(`INSERT INTO check_results (check_id, location, at, status, duration_us, reason, conditions) VALUES ($1, 'local', $2, 'up', $3, '', '[]')`,
+				checkID, at, int64(ms*1000)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var series struct{ Items []struct{ ID string } }
+	doc := map[string]any{"apiVersion": "groundcrew.dev/v1", "kind": "ForecastRule", "metadata": map[string]any{"name": "web-latency"},
+		"spec": map[string]any{"series": map[string]any{"name": "check_duration_p95_seconds", "matchers": []string{`check="web-home"`}},
+			"method": "linear", "window": "12h", "horizon": "2h", "threshold": 0.8, "direction": "rising", "min_history": "6h",
+			"annotations": map[string]string{"summary": "web-home getting slow"}}}
+	admin.must(200, "POST", "/api/v1/apply", map[string]any{"documents": []any{doc}}, nil)
+	for range 2 { // pending, then firing (for: 0)
+		if err := srv.Forecasts.Evaluate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Minute)
+	}
+	// p95 now ≈ 0.3 + 0.48 + 0.05 = 0.83 s: already over, predicted at once.
+	var page struct{ Items []map[string]any }
+	admin.must(200, "GET", "/api/v1/alerts?label="+url.QueryEscape("forecast=web-latency"), nil, &page)
+	if len(page.Items) != 1 {
+		_, _, st := admin.do("GET", "/api/v1/forecast-rules/web-latency/status", nil)
+		t.Fatalf("alerts of the rule = %+v; status %s", page.Items, st)
+	}
+	labels, _ := page.Items[0]["labels"].(map[string]any)
+	if labels["check"] != "web-home" || labels["service"] != "web" {
+		t.Errorf("alert labels = %v", labels)
+	}
+	var st struct {
+		Items []struct {
+			Series    struct{ ID, Name string }
+			Condition bool
+		}
+	}
+	admin.must(200, "GET", "/api/v1/forecast-rules/web-latency/status", nil, &st)
+	status := st.Items
+	if len(status) != 1 || status[0].Series.Name != "check_duration_p95_seconds" || !status[0].Condition {
+		t.Fatalf("rule status = %+v", status)
+	}
+	// The chart and the samples of the computed series are served like
+	// any other's.
+	code, _, svg := admin.do("GET", "/api/v1/forecast-rules/web-latency/chart.svg", nil)
+	if code != 200 || !strings.Contains(string(svg), "<svg") {
+		t.Fatalf("chart = %d %.200s", code, svg)
+	}
+	admin.must(200, "GET", "/api/v1/metrics/series/"+status[0].Series.ID+"/samples?from="+url.QueryEscape(now.Add(-time.Hour).Format(time.RFC3339)), nil, &series)
 }
