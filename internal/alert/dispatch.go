@@ -572,8 +572,11 @@ func (d *Dispatcher) flushGroup(ctx context.Context, g *group, now time.Time) er
 			reason = route.ReasonAllResolved
 		}
 	}
+	// A route without receivers records the flush ("unrouted") unless it
+	// pages a policy: the page is the notification then.
+	unrouted := len(g.node.Receivers) == 0 && (g.node.EscalationPolicy == "" || d.opts.Pager == nil)
 	err := d.svc.db.InTx(ctx, func(tx *sql.Tx) error {
-		if len(g.node.Receivers) == 0 {
+		if unrouted {
 			if err := recordNotification(ctx, tx, g, "", reason, firing, resolved, now, nil); err != nil {
 				return err
 			}
@@ -609,7 +612,7 @@ func (d *Dispatcher) flushGroup(ctx context.Context, g *group, now time.Time) er
 		delete(g.held, a.fp)
 	}
 	d.stats.Muted += int64(muted)
-	if len(g.node.Receivers) == 0 {
+	if unrouted {
 		d.stats.Unrouted++
 	}
 	d.stats.Notifications += int64(len(g.node.Receivers))

@@ -342,6 +342,9 @@ func TestPaging_EscalatesUntilAcknowledged(t *testing.T) {
 	paged := false
 	for _, e := range detail.History {
 		paged = paged || e.Kind == "paged"
+		if e.Kind == "unrouted" {
+			t.Errorf("a route that pages a policy recorded the alert as unrouted: %+v", detail.History)
+		}
 	}
 	if !paged {
 		t.Errorf("alert history = %+v, want a paged event", detail.History)
