@@ -98,5 +98,10 @@ func (b Backoff) Next(attempt int, elapsed time.Duration, err error, rnd Rand) (
 			return ra, true
 		}
 	}
+	if remaining < b.Min {
+		// Less than the shortest wait is left: one more try this soon
+		// would only hammer the far end; the retry time is up.
+		return 0, false
+	}
 	return min(delay, remaining), true
 }
