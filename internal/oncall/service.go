@@ -214,6 +214,12 @@ func (s *Service) PutScheduleTx(ctx context.Context, tx *sql.Tx, in ScheduleInpu
 			return out, false, err
 		}
 	}
+	// A spec replaced from YAML or the API does not know the swaps people
+	// accepted since: their overrides are kept (so a re-apply of the same
+	// file changes nothing and drops nobody's agreed cover).
+	if in.Spec.Overrides, err = s.keepSwapOverrides(ctx, tx, in.Name, in.Spec.Overrides); err != nil {
+		return out, false, err
+	}
 	spec, err := json.Marshal(in.Spec)
 	if err != nil {
 		return out, false, fmt.Errorf("encode schedule %s: %w", in.Name, err)

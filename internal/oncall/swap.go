@@ -613,3 +613,45 @@ func nullable(t *time.Time) sql.NullTime {
 	}
 	return sql.NullTime{Time: t.UTC(), Valid: true}
 }
+
+// swapHistory is how long after its end an accepted swap's override is
+// kept when a schedule's spec is replaced: the recent past stays as it was
+// for "who was on call" and reports.
+const swapHistory = 30 * 24 * time.Hour
+
+// keepSwapOverrides returns overrides with the overrides of the swaps
+// accepted in the schedule called name (ending within swapHistory or
+// later) appended where they are missing, in the order the swaps were
+// accepted.
+func (s *Service) keepSwapOverrides(ctx context.Context, tx *sql.Tx, name string, overrides []schedule.OverrideSpec) ([]schedule.OverrideSpec, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT w.kind, w.requester, w.counterpart, w.starts_at, w.ends_at, w.trade_starts_at, w.trade_ends_at
+		FROM oncall_swaps w JOIN `+schedulesTable+` s ON s.id = w.schedule_id
+		WHERE s.name = $1 AND w.status = $2 AND (w.ends_at > $3 OR w.trade_ends_at > $3) ORDER BY w.decided_at, w.id`,
+		name, SwapAccepted, s.clock.Now().Add(-swapHistory))
+	if err != nil {
+		return nil, fmt.Errorf("swaps of schedule %s: %w", name, err)
+	}
+	defer rows.Close()
+	out := overrides
+	add := func(o schedule.OverrideSpec) {
+		o.Start, o.End = o.Start.UTC(), o.End.UTC()
+		if !slices.ContainsFunc(out, func(x schedule.OverrideSpec) bool {
+			return x.Kind == o.Kind && x.User == o.User && x.Replaces == o.Replaces && x.Start.Equal(o.Start) && x.End.Equal(o.End)
+		}) {
+			out = append(out, o)
+		}
+	}
+	for rows.Next() {
+		var kind, requester, counterpart string
+		var start, end time.Time
+		var tstart, tend sql.NullTime
+		if err := rows.Scan(&kind, &requester, &counterpart, &start, &end, &tstart, &tend); err != nil {
+			return nil, fmt.Errorf("swaps of schedule %s: %w", name, err)
+		}
+		add(schedule.OverrideSpec{Kind: schedule.Replace, User: counterpart, Replaces: requester, Start: start, End: end})
+		if kind == SwapTrade && tstart.Valid && tend.Valid {
+			add(schedule.OverrideSpec{Kind: schedule.Replace, User: requester, Replaces: counterpart, Start: tstart.Time, End: tend.Time})
+		}
+	}
+	return out, rows.Err()
+}

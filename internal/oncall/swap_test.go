@@ -114,6 +114,19 @@ func TestSwap_CoverAcrossDST(t *testing.T) {
 				t.Errorf("on call at %s: %s, want %s", at, got, want)
 			}
 		}
+		// Putting the spec again as its YAML says (a re-apply from git,
+		// which knows nothing of the swap) keeps the swap's cover and
+		// changes nothing.
+		again, err := f.svc.UpdateSchedule(f.as(t, "bob"), "payments-primary", primary("payments-primary"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.Revision != 2 || len(again.Spec.Overrides) != 1 || again.Spec.Overrides[0] != want {
+			t.Errorf("re-put of the YAML spec: revision %d, overrides %+v; want revision 2 and the swap's override kept", again.Revision, again.Spec.Overrides)
+		}
+		if got := users(f.onCallAt(t, mid)); got != "cho" {
+			t.Errorf("after the re-put: %s on call during ben's shift, want cho", got)
+		}
 		// The schedule's update and the swap's life are in the audit log.
 		for _, w := range []struct{ kind, action string }{{"schedule", "update"}, {"oncall-swap", "create"}, {"oncall-swap", "accept"}} {
 			recs, err := audit.List(context.Background(), d.Reader(), audit.Filter{ObjectKind: w.kind, Action: w.action})
