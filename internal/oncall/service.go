@@ -48,6 +48,12 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// SwapNotifier tells one person about a swap, in the caller's transaction
+// (the notice exists if and only if the change does).
+type SwapNotifier interface {
+	SwapNoticeTx(ctx context.Context, tx *sql.Tx, to string, sw Swap) error
+}
+
 // Service manages schedules, escalation policies and calendar feeds, and
 // answers who is on call. Safe for concurrent use.
 //
@@ -60,7 +66,13 @@ type Service struct {
 	dir   Directory
 	cat   Catalog
 	log   *slog.Logger
+	swaps SwapNotifier // tells people of swaps; nil: nobody is told
 }
+
+// SetSwapNotifier makes swaps tell the people they concern (the
+// counterpart of a request, the requester of a decision); call it before
+// serving.
+func (s *Service) SetSwapNotifier(n SwapNotifier) { s.swaps = n }
 
 // NewService returns an on-call service.
 func NewService(d *db.DB, c clock.Clock, dir Directory, cat Catalog, opts Options) *Service {

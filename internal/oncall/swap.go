@@ -227,6 +227,9 @@ func (s *Service) RequestSwap(ctx context.Context, name string, in SwapInput) (o
 		if err := insertSwap(ctx, tx, r.ID, out); err != nil {
 			return err
 		}
+		if err := s.notice(ctx, tx, out.Counterpart, out); err != nil {
+			return err
+		}
 		return s.record(ctx, tx, "create", "oncall swap", out.ID, name, nil, out)
 	})
 	return out, err
@@ -406,6 +409,16 @@ func (s *Service) decide(ctx context.Context, id uuid.UUID, status string, also 
 			return err
 		}
 		*out = sw
+		// Whoever did not decide hears of it.
+		to := sw.Requester
+		if status == SwapCancelled {
+			to = sw.Counterpart
+		}
+		if to != actor.Name {
+			if err := s.notice(ctx, tx, to, sw); err != nil {
+				return err
+			}
+		}
 		return s.record(ctx, tx, verb, "oncall swap", sw.ID, sw.Schedule, before, sw)
 	})
 }
@@ -654,4 +667,33 @@ func (s *Service) keepSwapOverrides(ctx context.Context, tx *sql.Tx, name string
 		}
 	}
 	return out, rows.Err()
+}
+
+// notice tells to about sw, when a SwapNotifier is set.
+func (s *Service) notice(ctx context.Context, tx *sql.Tx, to string, sw Swap) error {
+	if s.swaps == nil {
+		return nil
+	}
+	return s.swaps.SwapNoticeTx(ctx, tx, to, sw)
+}
+
+// Describe says what a swap asks or became, in one line, with its periods
+// in zone (e.g. the schedule's).
+func (sw Swap) Describe(loc *time.Location) string {
+	span := func(a, b time.Time) string {
+		return a.In(loc).Format("Mon 2 Jan 15:04") + " – " + b.In(loc).Format("Mon 2 Jan 15:04 MST")
+	}
+	what := fmt.Sprintf("%s asks %s to cover %s in %s", sw.Requester, sw.Counterpart, span(sw.Start, sw.End), sw.Schedule)
+	if sw.Kind == SwapTrade && sw.TradeStart != nil && sw.TradeEnd != nil {
+		what = fmt.Sprintf("%s asks %s to trade %s for %s in %s", sw.Requester, sw.Counterpart, span(sw.Start, sw.End), span(*sw.TradeStart, *sw.TradeEnd), sw.Schedule)
+	}
+	switch sw.Status {
+	case SwapAccepted:
+		return fmt.Sprintf("%s accepted: %s", sw.Counterpart, what)
+	case SwapDeclined:
+		return fmt.Sprintf("%s declined: %s", sw.Counterpart, what)
+	case SwapCancelled:
+		return fmt.Sprintf("%s cancelled: %s", sw.DecidedBy, what)
+	}
+	return what
 }

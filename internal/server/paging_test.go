@@ -501,3 +501,36 @@ func TestPaging_KilledBeforeTheMessage(t *testing.T) {
 		t.Fatalf("open pages after the crash = %+v", open)
 	}
 }
+
+// TestSwapNotices: the person asked to cover a shift hears of it through
+// their contact methods, and the requester hears of the answer.
+func TestSwapNotices(t *testing.T) {
+	f := newPagingFixture(t)
+	srv := startServerConfig(t, f.config(t.TempDir(), ""), f.clk)
+	base := srv.URL()
+	f.setUp(base)
+	admin := login(t, base, "admin", adminPassword, "write")
+	admin.must(201, "POST", "/api/v1/schedules", map[string]any{"name": "payments-primary", "spec": map[string]any{"owner": "payments", "time_zone": "UTC",
+		"layers": []any{map[string]any{"rotation": map[string]any{"kind": "daily", "start": f.clk.Now().AddDate(0, 0, -1).Format("2006-01-02"), "participants": []string{"ana"}}}}}}, nil)
+	ana := login(t, base, "ana", "password-ana", "write")
+	var sw struct{ ID string }
+	start := f.clk.Now().Add(time.Hour).Truncate(time.Minute)
+	ana.must(201, "POST", "/api/v1/schedules/payments-primary/swaps", map[string]any{"counterpart": "ben", "start": start, "end": start.Add(2 * time.Hour),
+		"message": "dentist"}, &sw)
+	waitFor(t, "ben's notice", 20*time.Second, func() bool { return f.ben.count() == 1 })
+	f.ben.mu.Lock()
+	body := string(f.ben.bodies[0])
+	f.ben.mu.Unlock()
+	if !strings.Contains(body, "ana asks ben to cover") || !strings.Contains(body, "dentist") || !strings.Contains(body, "/oncall/schedules/payments-primary/swaps") {
+		t.Errorf("ben's notice = %s", body)
+	}
+	ben := login(t, base, "ben", "password-ben", "write")
+	ben.must(200, "POST", "/api/v1/swaps/"+sw.ID+"/accept", nil, nil)
+	waitFor(t, "ana's notice of the answer", 20*time.Second, func() bool { return f.ana.count() == 1 && len(f.mail.to("ana@example.com")) == 1 })
+	if mail := f.mail.to("ana@example.com")[0]; !strings.Contains(mail, "ben accepted") {
+		t.Errorf("ana's e-mail:\n%s", mail)
+	}
+	if f.ben.count() != 1 {
+		t.Errorf("ben was told of his own answer: %d messages", f.ben.count())
+	}
+}

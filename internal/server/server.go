@@ -179,6 +179,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.Notify.SetFailureSink(s.Alerts) // a notification lost for good raises an alert
 	s.Pager = s.newPager()
 	s.Alerts.SetIncidents(incidentTimeline{s.Incidents}) // check state changes reach incident timelines
+	s.OnCall.SetSwapNotifier(swapNotices{oncall: s.OnCall, notify: s.Notify, mailer: s.cfg.PagingMailer, baseURL: s.baseURL, log: s.log})
 	apply.RegisterReceivers(s.Registry, s.Notify)
 	apply.RegisterAlerts(s.Registry, s.Alerts, func() {
 		if s.Dispatcher != nil {
