@@ -74,8 +74,16 @@ func (s *Source) each(ctx context.Context, fn func(id uuid.UUID, labels map[stri
 	return rows.Err()
 }
 
-// Series returns the series of name of the checks whose labels match.
+// MaxSeries bounds the checks one rule reads: each series is computed
+// from raw results on every evaluation, so a rule over every check of a
+// large fleet would weigh on the database the checks write to. Narrow the
+// rule with matchers (check, service, environment, type).
+const MaxSeries = 100
+
+// Series returns the series of name of the checks whose labels match, at
+// most MaxSeries.
 func (s *Source) Series(ctx context.Context, name string, match func(map[string]string) bool, limit int) ([]metric.Series, error) {
+	limit = min(limit, MaxSeries)
 	var out []metric.Series
 	err := s.each(ctx, func(id uuid.UUID, labels map[string]string, created, updated time.Time) bool {
 		if match(labels) {
@@ -115,12 +123,13 @@ func (s *Source) Samples(ctx context.Context, sr metric.Series, from, to time.Ti
 		}
 		return nil, fmt.Errorf("check series %s: %w", sr.Labels["check"], err)
 	}
-	raw := limit
+	raw := min(limit, metricMaxRaw)
 	if sr.Name == DurationP95 {
 		raw = metricMaxRaw
 	}
+	// The newest raw results, read newest first and turned around.
 	rows, err := q.QueryContext(ctx, `SELECT at, duration_us FROM check_results WHERE check_id = $1 AND at >= $2 AND at < $3 AND location <> 'ping'
-		ORDER BY at LIMIT $4`, checkID, from.UTC(), to.UTC(), raw)
+		ORDER BY at DESC LIMIT $4`, checkID, from.UTC(), to.UTC(), raw)
 	if err != nil {
 		return nil, fmt.Errorf("check series %s: %w", sr.Labels["check"], err)
 	}
@@ -137,6 +146,7 @@ func (s *Source) Samples(ctx context.Context, sr metric.Series, from, to time.Ti
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	slices.Reverse(out)
 	if sr.Name == DurationP95 {
 		out = p95(out)
 		if len(out) > limit {
@@ -146,9 +156,10 @@ func (s *Source) Samples(ctx context.Context, sr metric.Series, from, to time.Ti
 	return out, nil
 }
 
-// metricMaxRaw bounds the raw results read to compute p95 samples: 35
-// days of one check probed every 10 s.
-const metricMaxRaw = 35 * 24 * 360
+// metricMaxRaw bounds the raw results read per series and evaluation
+// (about a week of a check probed every 30 s); a longer history reads the
+// newest part only.
+const metricMaxRaw = 20_000
 
 // p95 turns durations, oldest first, into one sample per Bucket that has
 // any: the bucket's 95th percentile (nearest rank), at its start.
