@@ -631,6 +631,13 @@ func (d *Dispatcher) page(ctx context.Context, tx *sql.Tx, g *group, reason rout
 	}
 	switch {
 	case reason == route.ReasonAllResolved:
+		// "All resolved" counts what was notified: an alert still firing
+		// but silenced keeps the page open.
+		for _, a := range g.byFP {
+			if a.firing {
+				return nil
+			}
+		}
 		return d.opts.Pager.ResolveGroupTx(ctx, tx, g.key, "every alert of the group resolved")
 	case len(firing) == 0 || (reason != route.ReasonFirst && reason != route.ReasonNewAlerts):
 		return nil

@@ -534,3 +534,35 @@ func TestSwapNotices(t *testing.T) {
 		t.Errorf("ben was told of his own answer: %d messages", f.ben.count())
 	}
 }
+
+// TestPaging_SilencedAlertKeepsThePageOpen: of a page's two alerts, one
+// is silenced while still firing and the other resolves; the page stays
+// open, since not every alert of its group resolved.
+func TestPaging_SilencedAlertKeepsThePageOpen(t *testing.T) {
+	f := newPagingFixture(t)
+	srv := startServerConfig(t, f.config(t.TempDir(), ""), f.clk)
+	base := srv.URL()
+	f.setUp(base)
+	admin := login(t, base, "admin", adminPassword, "write")
+	// One group for the service: both alerts join one page.
+	admin.must(201, "POST", "/api/v1/alert-routes", map[string]any{"name": "by-service", "spec": map[string]any{"position": 1,
+		"matchers": []string{`service="ledger"`}, "group_by": []string{"service"}, "group_wait": "1s", "group_interval": "1s",
+		"team": "payments", "escalation_policy": "payments-oncall"}}, nil)
+	post := func(name string, endsAt time.Time) {
+		t.Helper()
+		body := fmt.Sprintf(`[{"labels":{"alertname":%q,"service":"ledger"},"startsAt":%q,"endsAt":%q}]`, name,
+			f.clk.Now().Add(-time.Minute).Format(time.RFC3339Nano), endsAt.Format(time.RFC3339Nano))
+		if code, _, data := ingest(t, base, "/api/v2/alerts", f.key, false, body); code != 200 {
+			t.Fatalf("POST = %d %s", code, data)
+		}
+	}
+	post("LedgerSlow", f.clk.Now().Add(3*time.Hour))
+	post("LedgerErrors", f.clk.Now().Add(3*time.Hour))
+	f.tickUntil("the page", func() bool { return len(f.pages(admin, "open")) == 1 && f.ana.count() == 1 })
+	admin.must(201, "POST", "/api/v1/silences", map[string]any{"matchers": []string{`alertname="LedgerSlow"`}, "ends_at": f.clk.Now().Add(time.Hour), "comment": "known"}, nil)
+	post("LedgerErrors", f.clk.Now().Add(-time.Second)) // resolved
+	f.quiet(2 * time.Minute)
+	if open := f.pages(admin, "open"); len(open) != 1 {
+		t.Fatalf("the page closed while LedgerSlow still fires (silenced): open pages %+v", open)
+	}
+}

@@ -131,7 +131,16 @@ func (p *Pager) advance(ctx context.Context, id uuid.UUID, now time.Time) (more 
 		if err != nil || pol == nil {
 			return err
 		}
-		next, n, ok := escalation.Advance(ep, escalation.Page{Step: pg.Step, Round: pg.Round, Next: *pg.NextAt}, now)
+		var next escalation.Page
+		var n escalation.Notify
+		ok := true
+		if pg.Status == Acknowledged && pg.Step >= 0 {
+			// A snooze ended: the step it interrupted notifies again.
+			next = escalation.Page{Step: pg.Step, Round: pg.Round, Next: pg.NextAt.Add(ep.Delays[pg.Step])}
+			n = escalation.Notify{Step: pg.Step, Round: pg.Round, At: *pg.NextAt}
+		} else {
+			next, n, ok = escalation.Advance(ep, escalation.Page{Step: pg.Step, Round: pg.Round, Next: *pg.NextAt}, now)
+		}
 		if !ok {
 			pg.Exhausted, pg.NextAt = true, nil
 			if err := updatePage(ctx, tx, &pg, now); err != nil {
@@ -269,32 +278,45 @@ type dueSend struct {
 // after BundleWait, within the Throttle — and cancels those of pages
 // acknowledged or resolved meanwhile.
 func (p *Pager) sendDue(ctx context.Context, now time.Time) error {
-	rows, err := p.db.Reader().QueryContext(ctx, `SELECT s.id, s.page_id, s.step, s.round, s.user_name, s.contact_method_id, m.name, m.type,
-		m.address, s.due_at, pg.status
-		FROM page_sends s JOIN pages pg ON pg.id = s.page_id JOIN oncall_contact_methods m ON m.id = s.contact_method_id
-		WHERE s.status = 'pending' AND s.due_at <= $1 ORDER BY s.contact_method_id, s.due_at LIMIT 5000`, now)
+	// The contact methods with something due, oldest first — each then
+	// read on its own, so that a method held by its throttle or its
+	// bundling wait never keeps the others' sends out of a read.
+	rows, err := p.db.Reader().QueryContext(ctx, `SELECT contact_method_id FROM page_sends WHERE status = 'pending' AND due_at <= $1
+		GROUP BY contact_method_id ORDER BY MIN(due_at) LIMIT 1000`, now)
 	if err != nil {
-		return fmt.Errorf("due sends: %w", err)
+		return fmt.Errorf("due contacts: %w", err)
 	}
-	sends, err := db.CollectRows(rows, func(sc *sql.Rows) (dueSend, error) {
-		var s dueSend
-		err := sc.Scan(&s.id, &s.page, &s.step, &s.round, &s.user, &s.method, &s.name, &s.typ, &s.address, &s.due, &s.status)
-		s.due = s.due.UTC()
-		return s, err
+	methods, err := db.CollectRows(rows, func(r *sql.Rows) (uuid.UUID, error) {
+		var id uuid.UUID
+		return id, r.Scan(&id)
 	})
 	if err != nil {
-		return fmt.Errorf("due sends: %w", err)
+		return fmt.Errorf("due contacts: %w", err)
 	}
 	var failed []error
-	for len(sends) > 0 {
-		n := 1
-		for n < len(sends) && sends[n].method == sends[0].method {
-			n++
+	for _, m := range methods {
+		rows, err := p.db.Reader().QueryContext(ctx, `SELECT s.id, s.page_id, s.step, s.round, s.user_name, s.contact_method_id, m.name, m.type,
+			m.address, s.due_at, pg.status
+			FROM page_sends s JOIN pages pg ON pg.id = s.page_id JOIN oncall_contact_methods m ON m.id = s.contact_method_id
+			WHERE s.contact_method_id = $1 AND s.status = 'pending' AND s.due_at <= $2 ORDER BY s.due_at LIMIT 1000`, m, now)
+		if err != nil {
+			return fmt.Errorf("due sends: %w", err)
 		}
-		if err := p.sendTo(ctx, sends[:n], now); err != nil && !errors.Is(err, errConflict) {
+		sends, err := db.CollectRows(rows, func(sc *sql.Rows) (dueSend, error) {
+			var s dueSend
+			err := sc.Scan(&s.id, &s.page, &s.step, &s.round, &s.user, &s.method, &s.name, &s.typ, &s.address, &s.due, &s.status)
+			s.due = s.due.UTC()
+			return s, err
+		})
+		if err != nil {
+			return fmt.Errorf("due sends: %w", err)
+		}
+		if len(sends) == 0 {
+			continue
+		}
+		if err := p.sendTo(ctx, sends, now); err != nil && !errors.Is(err, errConflict) {
 			failed = append(failed, fmt.Errorf("contact %s/%s: %w", sends[0].user, sends[0].name, err))
 		}
-		sends = sends[n:]
 	}
 	return errors.Join(failed...)
 }
@@ -331,10 +353,6 @@ func (p *Pager) sendTo(ctx context.Context, sends []dueSend, now time.Time) erro
 		if sent >= p.opts.Throttle.Messages {
 			return nil // the next message bundles these
 		}
-		msg := db.NewID()
-		if err := markSends(ctx, tx, live, "sent", &msg); err != nil {
-			return err
-		}
 		pages, err := p.pagesOf(ctx, tx, live)
 		if err != nil {
 			return err
@@ -345,19 +363,28 @@ func (p *Pager) sendTo(ctx context.Context, sends []dueSend, now time.Time) erro
 		failure := ""
 		if errs.Is(err, errs.Invalid) {
 			// A contact that cannot be sent to (no mailer, a bad
-			// address) must not hold the others up: record it.
+			// address) must not hold the others up: its sends are
+			// cancelled — never counted as reached — and the pages say
+			// why.
 			failure, err = errs.MessageOf(err), nil
+			p.log.Warn("page message not sent", "user", c.user, "method", c.name, "err", failure)
 		}
 		if err != nil {
 			return err
 		}
-		var delivery any
-		if d.ID != uuid.Nil {
-			delivery = d.ID
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO page_messages (id, contact_method_id, user_name, delivery_id, pages, sent_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, msg, c.method, c.user, delivery, len(pages), now); err != nil {
-			return fmt.Errorf("record message: %w", err)
+		if failure != "" {
+			if err := markSends(ctx, tx, live, "cancelled", nil); err != nil {
+				return err
+			}
+		} else {
+			msg := db.NewID()
+			if err := markSends(ctx, tx, live, "sent", &msg); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO page_messages (id, contact_method_id, user_name, delivery_id, pages, sent_at)
+				VALUES ($1, $2, $3, $4, $5, $6)`, msg, c.method, c.user, d.ID, len(pages), now); err != nil {
+				return fmt.Errorf("record message: %w", err)
+			}
 		}
 		for _, pg := range pages {
 			detail := map[string]any{"user": c.user, "method": c.name, "type": c.typ, "pages_in_message": len(pages)}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -51,9 +52,7 @@ func (p *Pager) OpenTx(ctx context.Context, tx *sql.Tx, in OpenInput) (Page, boo
 	if summary == "" {
 		summary = "Page for " + in.Policy
 	}
-	if len(summary) > 500 {
-		summary = summary[:500]
-	}
+	summary = clip(summary, 500)
 	pg := Page{ID: db.NewID(), GroupKey: in.GroupKey, Policy: pol.Name, Service: in.Service, Team: in.Team, Summary: summary,
 		Labels: in.Labels, Status: Triggered, Step: -1, NextAt: &now, CreatedAt: now, UpdatedAt: now}
 	addAlerts(&pg, in.Alerts)
@@ -159,6 +158,9 @@ func (p *Pager) acknowledge(ctx context.Context, tx *sql.Tx, pg *Page, now time.
 	if err := updatePage(ctx, tx, pg, now); err != nil {
 		return err
 	}
+	if err := cancelSends(ctx, tx, pg.ID); err != nil {
+		return err
+	}
 	if err := insertEvent(ctx, tx, pg.ID, Event{At: now, Kind: "acknowledged", Actor: who, Detail: detail}); err != nil {
 		return err
 	}
@@ -179,6 +181,9 @@ func (p *Pager) resolve(ctx context.Context, tx *sql.Tx, pg *Page, who, why stri
 	now := p.opts.Clock.Now()
 	pg.Status, pg.NextAt, pg.ResolvedBy, pg.ResolvedAt = Resolved, nil, who, &now
 	if err := updatePage(ctx, tx, pg, now); err != nil {
+		return err
+	}
+	if err := cancelSends(ctx, tx, pg.ID); err != nil {
 		return err
 	}
 	var detail map[string]any
@@ -233,16 +238,27 @@ func (p *Pager) Snooze(ctx context.Context, id uuid.UUID, d time.Duration) (Page
 		if pg.Status == Resolved {
 			return errs.Conflictf("page %s is resolved", pg.ID)
 		}
+		// The page keeps its step: when the snooze ends, that step
+		// notifies again (the pager's advance), and escalation goes on.
 		until := now.Add(d)
-		sn := escalation.Snooze(escalation.Page{Step: max(pg.Step, 0), Round: pg.Round}, until)
-		if pg.Status == Triggered {
+		wasTriggered := pg.Status == Triggered
+		if wasTriggered {
 			pg.AcknowledgedBy, pg.AcknowledgedAt = who, &now
 		}
-		pg.Status, pg.Step, pg.NextAt, pg.Exhausted = Acknowledged, sn.Step, &until, false
+		pg.Status, pg.NextAt, pg.Exhausted = Acknowledged, &until, false
 		if err := updatePage(ctx, tx, pg, now); err != nil {
 			return err
 		}
-		return insertEvent(ctx, tx, pg.ID, Event{At: now, Kind: "snoozed", Actor: who, Detail: map[string]any{"until": until}})
+		if err := cancelSends(ctx, tx, pg.ID); err != nil {
+			return err
+		}
+		if err := insertEvent(ctx, tx, pg.ID, Event{At: now, Kind: "snoozed", Actor: who, Detail: map[string]any{"until": until}}); err != nil {
+			return err
+		}
+		if !wasTriggered {
+			return nil
+		}
+		return p.tellIncidents(ctx, tx, pg, "page_acknowledged", "Page snoozed by "+who+" until "+until.Format(time.RFC3339)+": "+pg.Summary, who, true)
 	})
 }
 
@@ -386,4 +402,25 @@ func (p *Pager) Counts(ctx context.Context) (map[Status]int, error) {
 		out[s] = n
 	}
 	return maps.Clone(out), rows.Err()
+}
+
+// clip cuts s to at most n bytes on a character boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// cancelSends cancels what a page still owed people: it was acknowledged,
+// snoozed or resolved. A sender that read those sends before finds them
+// no longer pending and sends nothing.
+func cancelSends(ctx context.Context, tx *sql.Tx, page uuid.UUID) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE page_sends SET status = 'cancelled' WHERE page_id = $1 AND status = 'pending'`, page); err != nil {
+		return fmt.Errorf("cancel sends of page %s: %w", page, err)
+	}
+	return nil
 }

@@ -93,7 +93,7 @@ type AlertRef struct {
 // Event is a step of a page's life.
 type Event struct {
 	At     time.Time      `json:"at"`
-	Kind   string         `json:"kind" doc:"opened, alerts_added, notified, nobody_on_call, unreachable, message, throttled, acknowledged, escalated, snoozed, resolved, exhausted, policy_missing"`
+	Kind   string         `json:"kind" doc:"opened, alerts_added, notified, nobody_on_call, unreachable, message, message_failed, acknowledged, escalated, snoozed, snooze_ended, resolved, exhausted, policy_missing"`
 	Actor  string         `json:"actor,omitempty"`
 	Detail map[string]any `json:"detail,omitempty"`
 }

@@ -347,6 +347,11 @@ func TestPager_CatchUpSnoozeAndGaps(t *testing.T) {
 		if !slices.Contains(kinds(f.get(bad.ID)), "message_failed") {
 			t.Errorf("refused contact: %v", kinds(f.get(bad.ID)))
 		}
+		for _, sd := range f.get(bad.ID).Sends {
+			if sd.User == "ana" && sd.Status != "cancelled" {
+				t.Errorf("a send to a refused contact is %s, want cancelled (never counted as reached)", sd.Status)
+			}
+		}
 	})
 }
 
@@ -457,6 +462,74 @@ func TestPager_LoadReport(t *testing.T) {
 			if _, err := f.p.Report(f.sys, bad); !errs.Is(err, errs.Invalid) {
 				t.Errorf("report %+v: %v, want invalid", bad, err)
 			}
+		}
+	})
+}
+
+// TestPager_SnoozeKeepsTheStep: snoozing twice, then the snooze ending,
+// re-notifies the step that was interrupted; "escalate now" on a snoozed
+// page goes to the next step; acknowledging or snoozing cancels what a
+// notification rule still owed, even when the page is triggered again
+// before it was due.
+func TestPager_SnoozeKeepsTheStep(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d, pager.Throttle{Messages: 100, Window: time.Minute})
+		f.contact("ana", "slack", "slack")
+		f.contact("ana", "mail", "email")
+		f.contact("ben", "hook", "webhook")
+		f.contact("cho", "hook", "webhook")
+		if _, err := f.oc.SetNotificationRules(f.sys, "ana", []oncall.RuleInput{{Method: "slack"}, {Method: "mail", DelayMinutes: 10}}); err != nil {
+			t.Fatal(err)
+		}
+		f.policy("chain", 0, step("5m", oncall.Target{User: "ana"}), step("5m", oncall.Target{User: "ben"}), step("5m", oncall.Target{User: "cho"}))
+		pg := f.open("g", "chain", "ünïcödé "+strings.Repeat("ü", 300)) // cut on a character boundary
+		f.at(3 * time.Second)
+		// ana snoozes at once: her mail due in 10 minutes is cancelled,
+		// and when the snooze ends step 1 notifies again (a new mail due
+		// 10 minutes after that).
+		f.clk.Set(t0.Add(time.Minute))
+		if _, err := f.p.Snooze(f.as("ana"), pg.ID, 2*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		f.at(3*time.Minute + 3*time.Second)
+		if n := len(f.out.to("ana/slack")); n != 2 {
+			t.Fatalf("ana's slack after the snooze: %d, want 2", n)
+		}
+		f.at(10*time.Minute + 3*time.Second)
+		if n := len(f.out.to("ana/mail")); n != 0 {
+			t.Fatalf("the mail owed before the snooze went out (%d)", n)
+		}
+		f.at(8*time.Minute + 3*time.Second - time.Second) // step 2 (ben) was due at 3m + 5m
+		f.at(8*time.Minute + 6*time.Second)
+		if n := len(f.out.to("ben/hook")); n != 1 {
+			t.Fatalf("ben at step 2: %d", n)
+		}
+		// ben snoozes twice; when it ends he is notified again, not ana.
+		for _, at := range []time.Duration{9 * time.Minute, 10 * time.Minute} {
+			f.clk.Set(t0.Add(at))
+			if _, err := f.p.Snooze(f.as("ben"), pg.ID, 10*time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.at(20*time.Minute + 3*time.Second)
+		f.at(20*time.Minute + 6*time.Second)
+		if b, a := len(f.out.to("ben/hook")), len(f.out.to("ana/slack")); b != 2 || a != 2 {
+			t.Fatalf("after ben's second snooze: ben %d, ana slack %d; want 2, 2", b, a)
+		}
+		// Snoozed again, "escalate now" goes to cho.
+		f.clk.Set(t0.Add(21 * time.Minute))
+		if _, err := f.p.Snooze(f.as("ben"), pg.ID, 30*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.p.EscalateNow(f.as("ben"), pg.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.at(21*time.Minute + 3*time.Second)
+		if c, b := len(f.out.to("cho/hook")), len(f.out.to("ben/hook")); c != 1 || b != 2 {
+			t.Fatalf("escalate now from a snooze: cho %d, ben %d; want 1, 2", c, b)
+		}
+		if got := f.get(pg.ID); got.Step != 2 || got.Status != pager.Triggered {
+			t.Errorf("after escalating: step %d, %s", got.Step, got.Status)
 		}
 	})
 }
