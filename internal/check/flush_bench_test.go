@@ -14,7 +14,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/db/dbtest"
 )
 
-// BenchmarkChunkSize measures 128 upserted rows per transaction, written
+// BenchmarkChunkSize measures 128 upserted state rows per transaction, written
 // k rows per statement, prepared (and, for k = 0, one row per statement
 // executed directly, as before the flush prepared its statements). Set
 // BENCH_PG=1 (with GROUNDCREW_TEST_POSTGRES) to run it on PostgreSQL.
@@ -28,17 +28,9 @@ func BenchmarkChunkSize(b *testing.B) {
 	checks := flushFixture(b, d, total)
 	ctx := context.Background()
 	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	var rs []*rollup
 	states := map[uuid.UUID]State{}
-	var sargs, rargs []any
+	var sargs []any
 	for i := range total {
-		r := &rollup{checkID: checks[i], period: "hour", bucket: base}
-		r.add(Result{Status: Up, Duration: time.Millisecond})
-		rs = append(rs, r)
-		rargs = append(rargs, r.checkID, r.period, r.bucket, r.runs, r.up, r.degraded, r.down, r.durUS)
-		for _, h := range r.hist {
-			rargs = append(rargs, h)
-		}
 		s := State{Status: Up, Since: base, LastRunAt: &base}
 		states[checks[i]] = s
 		sargs = append(sargs, checks[i], string(s.Status), s.Since, s.Reason, string(s.LastStatus), int64(s.Streak), s.LastRunAt,
@@ -47,7 +39,7 @@ func BenchmarkChunkSize(b *testing.B) {
 	for _, q := range []struct {
 		q    *bulkQuery
 		args []any
-	}{{rollupsUpsert, rargs}, {statesUpsert, sargs}} {
+	}{{statesUpsert, sargs}} {
 		for _, k := range []int{0, 1, 2, 4, 8, 16, 32, 64, 128} {
 			c := newStmtCache(d.Writer(), maxChunk, d.Engine == db.SQLite)
 			b.Cleanup(c.close)

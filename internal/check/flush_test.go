@@ -223,8 +223,15 @@ func TestWriteResults_ChunkBoundaries(t *testing.T) {
 				if _, err := d.Writer().ExecContext(ctx, `DELETE FROM check_results`); err != nil {
 					t.Fatal(err)
 				}
-				if err := d.InTx(ctx, func(tx *sql.Tx) error { return writeResults(ctx, tx, c, rs) }); err != nil {
+				if err := d.InTx(ctx, func(tx *sql.Tx) error { return writeResults(ctx, tx, c, rs, n/3) }); err != nil {
 					t.Fatalf("%d results: %v", n, err)
+				}
+				var counted int
+				if err := d.Reader().QueryRowContext(ctx, `SELECT count(*) FROM check_results WHERE counted`).Scan(&counted); err != nil {
+					t.Fatal(err)
+				}
+				if counted != n/3 {
+					t.Fatalf("%d results, the first %d counted: %d counted", n, n/3, counted)
 				}
 				var got []Result
 				for _, id := range checks {
@@ -246,50 +253,6 @@ func TestWriteResults_ChunkBoundaries(t *testing.T) {
 					if diff := cmp.Diff(want, byAt[want.At]); diff != "" {
 						t.Fatalf("%d results: stored differs (-want +got):\n%s", n, diff)
 					}
-				}
-			}
-		})
-	})
-}
-
-func TestSaveRollups_ChunkBoundaries(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T, d *db.DB) {
-		ctx := context.Background()
-		checks := flushFixture(t, d, 1)
-		base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-		withCaches(t, d, func(t *testing.T, c *stmtCache, counts []int) {
-			for _, n := range counts {
-				var rs []*rollup
-				for i := range n {
-					r := &rollup{checkID: checks[0], period: "hour", bucket: base.Add(time.Duration(i) * time.Hour)}
-					r.add(Result{Status: Up, Duration: time.Duration(i) * time.Millisecond})
-					r.add(Result{Status: Down, Duration: time.Second})
-					rs = append(rs, r)
-				}
-				if _, err := d.Writer().ExecContext(ctx, `DELETE FROM check_rollups`); err != nil {
-					t.Fatal(err)
-				}
-				for range 2 { // the second time adds up
-					if err := d.InTx(ctx, func(tx *sql.Tx) error { return saveRollups(ctx, tx, c, rs) }); err != nil {
-						t.Fatalf("%d rollups: %v", n, err)
-					}
-				}
-				var rows, runs, down, dur, h0, h7 int64
-				if err := d.Reader().QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(runs), 0), COALESCE(SUM(down), 0), COALESCE(SUM(duration_us), 0),
-					COALESCE(SUM(h0), 0), COALESCE(SUM(h7), 0) FROM check_rollups`).Scan(&rows, &runs, &down, &dur, &h0, &h7); err != nil {
-					t.Fatal(err)
-				}
-				var wantDur, wantH0 int64
-				for i := range n {
-					wantDur += 2 * (int64(i)*1000 + 1_000_000)
-					if i <= 5 {
-						wantH0 += 2
-					}
-				}
-				got := []int64{rows, runs, down, dur, h0, h7}
-				want := []int64{int64(n), 4 * int64(n), 2 * int64(n), wantDur, wantH0, 2 * int64(n)}
-				if diff := cmp.Diff(want, got); diff != "" {
-					t.Fatalf("%d rollups: rows, runs, down, duration, h0, h7 (-want +got):\n%s", n, diff)
 				}
 			}
 		})
@@ -346,32 +309,4 @@ func TestSaveStates_ChunkBoundaries(t *testing.T) {
 			}
 		})
 	})
-}
-
-func TestRollups_PerCheckHourAndDay(t *testing.T) {
-	a, b := uuid.New(), uuid.New()
-	at := time.Date(2026, 3, 1, 23, 59, 0, 0, time.UTC)
-	batch := []Result{
-		{CheckID: a, At: at, Status: Up, Duration: time.Millisecond},
-		{CheckID: b, At: at, Status: Down, Duration: time.Second},
-		{CheckID: a, At: at.Add(30 * time.Second), Status: Degraded, Duration: 20 * time.Millisecond},
-		{CheckID: a, At: at.Add(time.Minute), Status: Up},        // the next hour and day
-		{CheckID: a, At: at, Location: PingLocation, Status: Up}, // not a run
-	}
-	var got []string
-	for _, r := range rollups(batch) {
-		got = append(got, fmt.Sprintf("%s %s %s runs=%d up=%d degraded=%d down=%d dur=%d",
-			map[uuid.UUID]string{a: "a", b: "b"}[r.checkID], r.period, r.bucket.Format(time.DateTime), r.runs, r.up, r.degraded, r.down, r.durUS))
-	}
-	want := []string{
-		"a hour 2026-03-01 23:00:00 runs=2 up=1 degraded=1 down=0 dur=21000",
-		"a day 2026-03-01 00:00:00 runs=2 up=1 degraded=1 down=0 dur=21000",
-		"b hour 2026-03-01 23:00:00 runs=1 up=0 degraded=0 down=1 dur=1000000",
-		"b day 2026-03-01 00:00:00 runs=1 up=0 degraded=0 down=1 dur=1000000",
-		"a hour 2026-03-02 00:00:00 runs=1 up=1 degraded=0 down=0 dur=0",
-		"a day 2026-03-02 00:00:00 runs=1 up=1 degraded=0 down=0 dur=0",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("rollups (-want +got):\n%s", diff)
-	}
 }

@@ -127,12 +127,23 @@ func (s *Service) Report(ctx context.Context, location string, rs []Result) (int
 	if err != nil {
 		return 0, err
 	}
-	kept := slices.DeleteFunc(slices.Clone(rs), func(r Result) bool { return !assigned[r.CheckID] })
+	kept := slices.DeleteFunc(slices.Clone(rs), func(r Result) bool { return assigned[r.CheckID] == 0 })
 	if len(kept) == 0 {
 		return 0, nil
 	}
+	// The result of a check probed from this location alone is the run's
+	// outcome, which the rollups count; those of checks probed from several
+	// are not (the runner stores their combined outcome). Counted rows go
+	// first.
+	slices.SortStableFunc(kept, func(a, b Result) int { return assigned[a.CheckID] - assigned[b.CheckID] })
+	counted := 0
+	for _, r := range kept {
+		if assigned[r.CheckID] == assignedAlone {
+			counted++
+		}
+	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := writeResults(ctx, tx, nil, kept); err != nil { // multi-row, not prepared (reports come now and then)
+		if err := writeResults(ctx, tx, nil, kept, counted); err != nil { // multi-row, not prepared (reports come now and then)
 			return err
 		}
 		for _, r := range kept {
@@ -149,12 +160,19 @@ func (s *Service) Report(ctx context.Context, location string, rs []Result) (int
 	return len(kept), nil
 }
 
+// How a check is assigned to a location, as assignedTo reports it.
+const (
+	notAssigned    = 0
+	assignedAlone  = 1 // probed from this location only
+	assignedShared = 2 // probed from this location and others
+)
+
 // assignedTo reports which of the results' checks are probed from
-// location.
-func (s *Service) assignedTo(ctx context.Context, location string, rs []Result) (map[uuid.UUID]bool, error) {
-	ids := map[uuid.UUID]bool{}
+// location, and whether from it alone.
+func (s *Service) assignedTo(ctx context.Context, location string, rs []Result) (map[uuid.UUID]int, error) {
+	ids := map[uuid.UUID]int{}
 	for _, r := range rs {
-		ids[r.CheckID] = false
+		ids[r.CheckID] = notAssigned
 	}
 	all := make([]any, 0, len(ids))
 	for id := range ids {
@@ -182,8 +200,12 @@ func (s *Service) assignedTo(ctx context.Context, location string, rs []Result) 
 				rows.Close()
 				return nil, fmt.Errorf("report results: %w", err)
 			}
-			if json.Unmarshal([]byte(spec), &sp) == nil {
-				ids[id] = !sp.Paused && slices.Contains(sp.Locations, location)
+			switch {
+			case json.Unmarshal([]byte(spec), &sp) != nil, sp.Paused, !slices.Contains(sp.Locations, location):
+			case len(sp.Locations) == 1:
+				ids[id] = assignedAlone
+			default:
+				ids[id] = assignedShared
 			}
 		}
 		rows.Close()

@@ -164,25 +164,29 @@ type Result struct {
 	Conditions []ConditionResult `json:"conditions,omitempty"`
 }
 
-// insertResults stores results, executing the statements directly (for
-// callers outside the runner's flush).
+// insertResults stores results that the rollups do not count (heartbeat
+// pings), executing the statements directly (for callers outside the
+// runner's flush).
 func insertResults(ctx context.Context, tx *sql.Tx, rs []Result) error {
-	return writeResults(ctx, tx, nil, rs)
+	return writeResults(ctx, tx, nil, rs, 0)
 }
 
-var resultsInsert = &bulkQuery{name: "insert results", cols: 7,
-	head: `INSERT INTO check_results (check_id, location, at, status, duration_us, reason, conditions) VALUES `}
+var resultsInsert = &bulkQuery{name: "insert results", cols: 8,
+	head: `INSERT INTO check_results (check_id, location, at, status, duration_us, reason, conditions, counted) VALUES `}
 
 // writeResults stores results, many rows per statement, through the
-// prepared statements of c (nil: executed directly).
-func writeResults(ctx context.Context, tx *sql.Tx, c *stmtCache, rs []Result) error {
+// prepared statements of c (nil: executed directly). The first counted of
+// rs are runs the rollups count (outcomes); the others are not (one
+// location's result of a check probed from several, pings).
+func writeResults(ctx context.Context, tx *sql.Tx, c *stmtCache, rs []Result, counted int) error {
 	var args []any
 	var buf []byte
 	for _, n := range c.chunks(len(rs)) {
 		args = args[:0]
 		for _, r := range rs[:n] {
 			buf = appendConditions(buf[:0], r.Conditions)
-			args = append(args, r.CheckID, r.Location, r.At, string(r.Status), r.Duration.Microseconds(), r.Reason, string(buf))
+			args = append(args, r.CheckID, r.Location, r.At, string(r.Status), r.Duration.Microseconds(), r.Reason, string(buf), counted > 0)
+			counted--
 		}
 		if err := c.exec(ctx, tx, resultsInsert, n, args); err != nil {
 			return fmt.Errorf("insert results: %w", err)
@@ -289,12 +293,15 @@ type ResultsCursor struct {
 }
 
 func listResults(ctx context.Context, q db.Querier, checkID uuid.UUID, since, until time.Time, after ResultsCursor, limit int) ([]Result, error) {
+	// Combined outcomes of checks probed from several locations are
+	// stored for the rollups without a location; the list shows what each
+	// location saw.
 	query := `SELECT id, location, at, status, duration_us, reason, conditions FROM check_results
-		WHERE check_id = $1 AND at >= $2 AND at < $3 ORDER BY at DESC, id DESC LIMIT $4`
+		WHERE check_id = $1 AND at >= $2 AND at < $3 AND location <> '' ORDER BY at DESC, id DESC LIMIT $4`
 	args := []any{checkID, since, until, limit}
 	if after.ID != 0 {
 		query = `SELECT id, location, at, status, duration_us, reason, conditions FROM check_results
-		WHERE check_id = $1 AND at >= $2 AND at < $3 AND (at < $5 OR (at = $5 AND id < $6)) ORDER BY at DESC, id DESC LIMIT $4`
+		WHERE check_id = $1 AND at >= $2 AND at < $3 AND location <> '' AND (at < $5 OR (at = $5 AND id < $6)) ORDER BY at DESC, id DESC LIMIT $4`
 		args = append(args, after.At, after.ID)
 	}
 	rows, err := q.QueryContext(ctx, query, args...)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,111 +28,6 @@ func bucketOf(d time.Duration) int {
 		}
 	}
 	return len(DurationBuckets) - 1
-}
-
-// rollup counts runs of one check in one hour or day.
-type rollup struct {
-	checkID  uuid.UUID
-	period   string
-	bucket   time.Time
-	runs     int64
-	up       int64
-	degraded int64
-	down     int64
-	durUS    int64
-	hist     [12]int64
-}
-
-func (r *rollup) add(res Result) {
-	r.runs++
-	switch res.Status {
-	case Up:
-		r.up++
-	case Degraded:
-		r.degraded++
-	default:
-		r.down++
-	}
-	r.durUS += res.Duration.Microseconds()
-	r.hist[bucketOf(res.Duration)]++
-}
-
-// rollupKey names one rollup row.
-type rollupKey struct {
-	checkID uuid.UUID
-	day     bool
-	bucket  int64 // Unix seconds
-}
-
-// rollups aggregates a batch of results per check, hour and day, in the
-// order each rollup first appears.
-func rollups(batch []Result) []*rollup {
-	m := make(map[rollupKey]*rollup, len(batch)*2/3+1)
-	var out []*rollup
-	for _, res := range batch {
-		if res.Location == PingLocation {
-			continue // pings are evidence for heartbeat runs, not runs
-		}
-		at := res.At.UTC()
-		hour := at.Truncate(time.Hour)
-		day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
-		for _, p := range [2]struct {
-			day    bool
-			bucket time.Time
-		}{{false, hour}, {true, day}} {
-			key := rollupKey{res.CheckID, p.day, p.bucket.Unix()}
-			r := m[key]
-			if r == nil {
-				r = &rollup{checkID: res.CheckID, period: "hour", bucket: p.bucket}
-				if p.day {
-					r.period = "day"
-				}
-				m[key] = r
-				out = append(out, r)
-			}
-			r.add(res)
-		}
-	}
-	return out
-}
-
-const histColumns = `h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11`
-
-var rollupsUpsert = &bulkQuery{name: "save rollups", cols: 20,
-	head: `INSERT INTO check_rollups (check_id, period, bucket, runs, up, degraded, down, duration_us, ` + histColumns + `) VALUES `,
-	tail: ` ON CONFLICT (check_id, period, bucket) DO UPDATE SET runs = check_rollups.runs + excluded.runs,
-		up = check_rollups.up + excluded.up, degraded = check_rollups.degraded + excluded.degraded,
-		down = check_rollups.down + excluded.down, duration_us = check_rollups.duration_us + excluded.duration_us, ` + histSums()}
-
-// histSums adds the histogram columns up in the rollups' upsert.
-func histSums() string {
-	var set []string
-	for _, c := range strings.Split(histColumns, ", ") {
-		set = append(set, fmt.Sprintf("%s = check_rollups.%s + excluded.%s", c, c, c))
-	}
-	return strings.Join(set, ", ")
-}
-
-// saveRollups adds the counts to the stored rollups, many rows per
-// statement, through the prepared statements of c (nil: executed
-// directly). rs must not name a rollup twice (PostgreSQL refuses an upsert
-// that changes a row twice); rollups returns each once.
-func saveRollups(ctx context.Context, tx *sql.Tx, c *stmtCache, rs []*rollup) error {
-	var args []any
-	for _, n := range c.chunks(len(rs)) {
-		args = args[:0]
-		for _, r := range rs[:n] {
-			args = append(args, r.checkID, r.period, r.bucket, r.runs, r.up, r.degraded, r.down, r.durUS)
-			for _, h := range r.hist {
-				args = append(args, h)
-			}
-		}
-		if err := c.exec(ctx, tx, rollupsUpsert, n, args); err != nil {
-			return fmt.Errorf("save rollups: %w", err)
-		}
-		rs = rs[n:]
-	}
-	return nil
 }
 
 // Uptime summarises a check over a window.
@@ -171,9 +65,33 @@ type Day struct {
 	Percent  *float64 `json:"percent,omitempty"`
 }
 
+// counts are the sums of rollupColumns.
+type counts struct {
+	runs, up, degraded, down, durUS int64
+	hist                            [12]int64
+}
+
+// scan reads a row of rollupColumns (or runSums) and adds it.
+func (c *counts) scan(row *sql.Row) error {
+	var n counts
+	dest := []any{&n.runs, &n.up, &n.degraded, &n.down, &n.durUS}
+	for i := range n.hist {
+		dest = append(dest, &n.hist[i])
+	}
+	if err := row.Scan(dest...); err != nil {
+		return err
+	}
+	c.runs, c.up, c.degraded, c.down, c.durUS = c.runs+n.runs, c.up+n.up, c.degraded+n.degraded, c.down+n.down, c.durUS+n.durUS
+	for i := range c.hist {
+		c.hist[i] += n.hist[i]
+	}
+	return nil
+}
+
 // Uptime returns the uptime of the check called name over [from, to),
-// rounded out to whole hours, from the rollups (so it covers any window,
-// long after raw results are gone).
+// rounded out to whole hours: from the rollups (so it covers any window,
+// long after raw results are gone) and the raw results not rolled up yet
+// (so it is exact up to the latest run).
 func (s *Service) Uptime(ctx context.Context, name string, from, to time.Time) (Uptime, error) {
 	c, err := s.Get(ctx, name)
 	if err != nil {
@@ -185,15 +103,6 @@ func (s *Service) Uptime(ctx context.Context, name string, from, to time.Time) (
 	from, to = from.UTC().Truncate(time.Hour), to.UTC().Add(time.Hour-1).Truncate(time.Hour)
 	u := Uptime{From: from, To: to, Downtimes: []Downtime{}}
 	q := s.db.Reader()
-	var hist [12]int64
-	scan := []any{&u.Runs, &u.Up, &u.Degraded, &u.Down, new(int64)}
-	for i := range hist {
-		scan = append(scan, &hist[i])
-	}
-	var sums []string
-	for _, col := range strings.Split("runs, up, degraded, down, duration_us, "+histColumns, ", ") {
-		sums = append(sums, "COALESCE(SUM("+col+"), 0)")
-	}
 	// Hourly rollups are kept for 90 days past the raw retention; longer
 	// windows are counted in whole UTC days from the daily rollups.
 	period := "hour"
@@ -202,15 +111,28 @@ func (s *Service) Uptime(ctx context.Context, name string, from, to time.Time) (
 		from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)
 		u.From = from
 	}
-	if err := q.QueryRowContext(ctx, `SELECT `+strings.Join(sums, ", ")+` FROM check_rollups
-		WHERE check_id = $1 AND period = $4 AND bucket >= $2 AND bucket < $3`, c.ID, from, to, period).Scan(scan...); err != nil {
+	var n counts
+	err = ReadRuns(ctx, q, func(wm time.Time, ok bool) error {
+		n = counts{}
+		if err := n.scan(q.QueryRowContext(ctx, `SELECT `+rollupSums+` FROM check_rollups
+			WHERE check_id = $1 AND period = $4 AND bucket >= $2 AND bucket < $3`, c.ID, from, to, period)); err != nil {
+			return err
+		}
+		if !ok || !wm.Before(to) {
+			return nil
+		}
+		return n.scan(q.QueryRowContext(ctx, `SELECT `+runSums+` FROM check_results
+			WHERE check_id = $1 AND counted AND at >= $2 AND at < $3`, c.ID, later(from, wm), to))
+	})
+	if err != nil {
 		return u, fmt.Errorf("uptime: %w", err)
 	}
+	u.Runs, u.Up, u.Degraded, u.Down = n.runs, n.up, n.degraded, n.down
 	if u.Runs > 0 {
 		p := float64(u.Up+u.Degraded) / float64(u.Runs) * 100
 		u.Percent = &p
-		u.Mean = time.Duration(*scan[4].(*int64)/u.Runs) * time.Microsecond
-		u.P50, u.P95, u.P99 = percentile(hist, 0.50), percentile(hist, 0.95), percentile(hist, 0.99)
+		u.Mean = time.Duration(n.durUS/u.Runs) * time.Microsecond
+		u.P50, u.P95, u.P99 = percentile(n.hist, 0.50), percentile(n.hist, 0.95), percentile(n.hist, 0.99)
 	}
 	u.Downtimes, err = downtimes(ctx, q, c.ID, from, to)
 	return u, err
@@ -290,41 +212,71 @@ func (s *Service) Days(ctx context.Context, name string, n int) ([]Day, error) {
 		return nil, err
 	}
 	n = min(max(n, 1), 400)
-	today := s.clock.Now().UTC()
-	first := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -(n - 1))
-	rows, err := s.db.Reader().QueryContext(ctx, `SELECT bucket, runs, down, degraded FROM check_rollups
-		WHERE check_id = $1 AND period = 'day' AND bucket >= $2 ORDER BY bucket`, c.ID, first)
+	today := s.clock.Now().UTC().Truncate(24 * time.Hour)
+	first := today.AddDate(0, 0, -(n - 1))
+	q := s.db.Reader()
+	var byDate map[string]Day
+	err = ReadRuns(ctx, q, func(wm time.Time, ok bool) error {
+		byDate = map[string]Day{}
+		rows, err := q.QueryContext(ctx, `SELECT bucket, runs, down, degraded FROM check_rollups
+			WHERE check_id = $1 AND period = 'day' AND bucket >= $2 ORDER BY bucket`, c.ID, first)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var b time.Time
+			var d Day
+			if err := rows.Scan(&b, &d.Runs, &d.Down, &d.Degraded); err != nil {
+				return err
+			}
+			d.Date = b.UTC().Format(time.DateOnly)
+			byDate[d.Date] = d
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		// The daily rollup of the watermark's day holds the hours before
+		// it; the raw results from it on are added, a day at a time.
+		for day := later(first, wm.Truncate(24*time.Hour)); ok && !day.After(today); day = day.AddDate(0, 0, 1) {
+			var runs, down, degraded int64
+			if err := q.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN status = 'down' THEN 1 ELSE 0 END), 0),
+				COALESCE(SUM(CASE WHEN status = 'degraded' THEN 1 ELSE 0 END), 0) FROM check_results
+				WHERE check_id = $1 AND counted AND at >= $2 AND at < $3`, c.ID, later(day, wm), day.AddDate(0, 0, 1)).Scan(&runs, &down, &degraded); err != nil {
+				return err
+			}
+			d := byDate[day.Format(time.DateOnly)]
+			d.Runs, d.Down, d.Degraded = d.Runs+runs, d.Down+down, d.Degraded+degraded
+			byDate[day.Format(time.DateOnly)] = d
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("days: %w", err)
-	}
-	defer rows.Close()
-	byDate := map[string]Day{}
-	for rows.Next() {
-		var b time.Time
-		var d Day
-		if err := rows.Scan(&b, &d.Runs, &d.Down, &d.Degraded); err != nil {
-			return nil, err
-		}
-		d.Date = b.UTC().Format(time.DateOnly)
-		if d.Runs > 0 {
-			p := float64(d.Runs-d.Down) / float64(d.Runs) * 100
-			d.Percent = &p
-		}
-		byDate[d.Date] = d
 	}
 	out := make([]Day, n)
 	for i := range out {
 		date := first.AddDate(0, 0, i).Format(time.DateOnly)
 		out[i] = byDate[date]
 		out[i].Date = date
+		if d := out[i]; d.Runs > 0 {
+			p := float64(d.Runs-d.Down) / float64(d.Runs) * 100
+			out[i].Percent = &p
+		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-// DeleteResultsBefore deletes raw results older than t (rollups stay) and
-// reports how many.
+// DeleteResultsBefore deletes raw results older than t (rollups stay),
+// but none the roll-up has yet to count, and reports how many.
 func (s *Service) DeleteResultsBefore(ctx context.Context, t time.Time) (int64, error) {
 	var n int64
+	// Results not rolled up yet (or due to be rolled again) stay.
+	if wm, ok, err := unrolled(ctx, s.db.Reader()); err != nil {
+		return 0, err
+	} else if ok {
+		t = earlier(t, wm.Add(-rollupRedo))
+	}
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM check_results WHERE at < $1`, t)
 		if err != nil {

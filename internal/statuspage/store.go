@@ -10,12 +10,13 @@ import (
 
 	"github.com/google/uuid"
 
+	"groundcrew.dev/groundcrew/internal/check"
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/errs"
 )
 
-// The store reads the check tables (checks, check_state, check_rollups)
-// directly: a page aggregates many checks at once, which the check service
+// The store reads the check tables (checks, check_state, check_rollups,
+// and check_results past check_rollup_watermark) directly: a page aggregates many checks at once, which the check service
 // offers no query for, and reference checks must see the caller's
 // transaction. It never writes them.
 
@@ -368,26 +369,101 @@ type dayRow struct {
 	degraded  int64
 }
 
-// componentDays returns the daily rollups since since of every check of
-// every component of the page, in one query.
+// componentDays returns the runs per day since since of every check of
+// every component of the page: the daily rollups, and the raw results the
+// roll-up has not counted yet (those from its watermark on), added to the
+// same check's day.
 func componentDays(ctx context.Context, q db.Querier, pageID uuid.UUID, since time.Time) ([]dayRow, error) {
-	rows, err := q.QueryContext(ctx, `SELECT x.component, r.bucket, r.runs, r.down, r.degraded
-		FROM (`+pageChecks+`) x JOIN check_rollups r ON r.check_id = x.id
-		WHERE r.period = 'day' AND r.bucket >= $2 AND r.runs > 0`, pageID, since)
+	type key struct {
+		component int
+		check     uuid.UUID
+		day       time.Time
+	}
+	var out []dayRow
+	var at map[key]int
+	add := func(k key, runs, down, degraded int64) {
+		if i, ok := at[k]; ok {
+			out[i].runs, out[i].down, out[i].degraded = out[i].runs+runs, out[i].down+down, out[i].degraded+degraded
+			return
+		}
+		at[k] = len(out)
+		out = append(out, dayRow{component: k.component, day: k.day, runs: runs, down: down, degraded: degraded})
+	}
+	err := check.ReadRuns(ctx, q, func(wm time.Time, ok bool) error {
+		out, at = nil, map[key]int{}
+		rows, err := q.QueryContext(ctx, `SELECT x.component, x.id, r.bucket, r.runs, r.down, r.degraded
+			FROM (`+pageChecks+`) x JOIN check_rollups r ON r.check_id = x.id
+			WHERE r.period = 'day' AND r.bucket >= $2 AND r.runs > 0`, pageID, since)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k key
+			var runs, down, degraded int64
+			if err := rows.Scan(&k.component, &k.check, &k.day, &runs, &down, &degraded); err != nil {
+				return err
+			}
+			k.day = k.day.UTC()
+			add(k, runs, down, degraded)
+		}
+		if err := rows.Err(); err != nil || !ok {
+			return err
+		}
+		// One query per day from the watermark's to the latest result's:
+		// usually today and perhaps yesterday (the watermark is about two
+		// hours behind).
+		var last time.Time
+		err = q.QueryRowContext(ctx, `SELECT at FROM check_results ORDER BY at DESC LIMIT 1`).Scan(&last)
+		if db.IsNoRows(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for day := later(since, wm.Truncate(24*time.Hour)); !day.After(last.UTC()); day = day.AddDate(0, 0, 1) {
+			if err := rawDays(ctx, q, pageID, day, later(day, wm), func(component int, id uuid.UUID, runs, down, degraded int64) {
+				add(key{component, id, day}, runs, down, degraded)
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("component days: %w", err)
 	}
-	defer rows.Close()
-	var out []dayRow
-	for rows.Next() {
-		var d dayRow
-		if err := rows.Scan(&d.component, &d.day, &d.runs, &d.down, &d.degraded); err != nil {
-			return nil, err
-		}
-		d.day = d.day.UTC()
-		out = append(out, d)
+	return out, nil
+}
+
+// rawDays calls add with the counted raw results from from to the end of
+// day of every check of every component of the page.
+func rawDays(ctx context.Context, q db.Querier, pageID uuid.UUID, day, from time.Time, add func(component int, id uuid.UUID, runs, down, degraded int64)) error {
+	rows, err := q.QueryContext(ctx, `SELECT x.component, x.id, count(*), COALESCE(SUM(CASE WHEN r.status = 'down' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN r.status = 'degraded' THEN 1 ELSE 0 END), 0)
+		FROM (`+pageChecks+`) x JOIN check_results r ON r.check_id = x.id
+		WHERE r.counted AND r.at >= $2 AND r.at < $3 GROUP BY x.component, x.id`, pageID, from, day.AddDate(0, 0, 1))
+	if err != nil {
+		return err
 	}
-	return out, rows.Err()
+	defer rows.Close()
+	for rows.Next() {
+		var component int
+		var id uuid.UUID
+		var runs, down, degraded int64
+		if err := rows.Scan(&component, &id, &runs, &down, &degraded); err != nil {
+			return err
+		}
+		add(component, id, runs, down, degraded)
+	}
+	return rows.Err()
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // publicCheck returns the id and confirmed status of the check called name
@@ -408,10 +484,22 @@ func publicCheck(ctx context.Context, q db.Querier, name string) (uuid.UUID, str
 	return id, status, nil
 }
 
-// hourlyRuns sums the runs and failed runs of a check since since.
+// hourlyRuns sums the runs and failed runs of a check since since: the
+// hourly rollups, and the raw results the roll-up has not counted yet.
 func hourlyRuns(ctx context.Context, q db.Querier, id uuid.UUID, since time.Time) (runs, down int64, err error) {
-	err = q.QueryRowContext(ctx, `SELECT COALESCE(SUM(runs), 0), COALESCE(SUM(down), 0) FROM check_rollups
-		WHERE check_id = $1 AND period = 'hour' AND bucket >= $2`, id, since).Scan(&runs, &down)
+	err = check.ReadRuns(ctx, q, func(wm time.Time, ok bool) error {
+		if err := q.QueryRowContext(ctx, `SELECT COALESCE(SUM(runs), 0), COALESCE(SUM(down), 0) FROM check_rollups
+			WHERE check_id = $1 AND period = 'hour' AND bucket >= $2`, id, since).Scan(&runs, &down); err != nil || !ok {
+			return err
+		}
+		var rawRuns, rawDown int64
+		if err := q.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN status = 'down' THEN 1 ELSE 0 END), 0) FROM check_results
+			WHERE check_id = $1 AND counted AND at >= $2`, id, later(since, wm)).Scan(&rawRuns, &rawDown); err != nil {
+			return err
+		}
+		runs, down = runs+rawRuns, down+rawDown
+		return nil
+	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("badge uptime: %w", err)
 	}
