@@ -386,7 +386,12 @@ func TestAuthorization(t *testing.T) {
 		admin.must(201, "POST", "/api/v1/escalation-policies", policyBody("ep-"+r), nil)
 		admin.must(201, "POST", "/api/v1/users", map[string]any{"name": "cu-" + r, "role": "viewer"}, nil)
 		admin.must(201, "POST", "/api/v1/users/cu-"+r+"/contact-methods", contactBody("cm"), nil)
-		admin.must(201, "POST", "/api/v1/escalation-policies", policyBody("pp-"+r), nil)
+		// Two steps: "escalate now" always has a next step, whether or not
+		// the pager notified the first yet.
+		pp := policyBody("pp-" + r)
+		pp["spec"].(map[string]any)["steps"] = append(pp["spec"].(map[string]any)["steps"].([]any),
+			map[string]any{"delay": "5m", "targets": []any{map[string]any{"team": "payments"}}})
+		admin.must(201, "POST", "/api/v1/escalation-policies", pp, nil)
 		var pg struct{ ID string }
 		admin.must(201, "POST", "/api/v1/pages", map[string]any{"policy": "pp-" + r, "summary": "page of " + r}, &pg)
 		pageIDs[r] = pg.ID
