@@ -83,38 +83,25 @@ func (c *cli) pageAction(ctx context.Context, ref string, fn func(cl *client.Cli
 // resolvePageRef turns a page id, or its end (as lists show it) or start,
 // into an id, looking among the open pages, then the most recent ones.
 func resolvePageRef(ctx context.Context, cl *client.Client, ref string) (string, error) {
-	if _, err := uuid.Parse(ref); err == nil {
-		return ref, nil
-	}
-	if len(ref) < 4 {
-		return "", fmt.Errorf("page %q: give the page's id, or at least 4 characters of it as pages list shows them", ref)
+	ref, whole, err := shortRef("page", ref, "pages list")
+	if err != nil || whole {
+		return ref, err
 	}
 	for _, status := range []string{"open", ""} {
 		list, _, err := cl.ListPages(ctx, client.PageFilter{Status: status, Limit: 500})
 		if err != nil {
 			return "", err
 		}
-		var found []string
-		for _, pg := range list {
-			if s := pg.ID.String(); strings.HasSuffix(s, strings.ToLower(ref)) || strings.HasPrefix(s, strings.ToLower(ref)) {
-				found = append(found, pg.ID.String())
-			}
+		ids := make([]uuid.UUID, len(list))
+		for i, pg := range list {
+			ids[i] = pg.ID
 		}
-		switch len(found) {
-		case 1:
-			return found[0], nil
-		case 0:
-			continue
-		default:
-			return "", fmt.Errorf("page %q is ambiguous: %s", ref, strings.Join(found, ", "))
+		if id, found, err := matchRef("page", ref, ids); err != nil || found {
+			return id, err
 		}
 	}
 	return "", fmt.Errorf("no page %q: see groundcrew pages list", ref)
 }
-
-// shortID is how lists show a page id: its random end, which people can
-// type (the start of a UUIDv7 is the time, alike for pages opened together).
-func shortID(id uuid.UUID) string { s := id.String(); return s[len(s)-8:] }
 
 func pageState(pg pager.Page) string {
 	switch {

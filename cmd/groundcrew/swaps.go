@@ -179,29 +179,21 @@ func (c *cli) describeSwap(ctx context.Context, cl *client.Client, sw oncall.Swa
 // resolveSwapRef turns a swap id, or its end (as lists show it) or start,
 // into an id, looking among the caller's swaps.
 func resolveSwapRef(ctx context.Context, cl *client.Client, ref string) (string, error) {
-	if _, err := uuid.Parse(ref); err == nil {
-		return ref, nil
-	}
-	if len(ref) < 4 {
-		return "", fmt.Errorf("swap %q: give the swap's id, or at least 4 characters of it as swap list shows them", ref)
+	ref, whole, err := shortRef("swap", ref, "swap list")
+	if err != nil || whole {
+		return ref, err
 	}
 	list, _, err := cl.ListSwaps(ctx, client.SwapFilter{Limit: 1000})
 	if err != nil {
 		return "", err
 	}
-	var found []string
-	ref = strings.ToLower(ref)
-	for _, sw := range list {
-		if s := sw.ID.String(); strings.HasSuffix(s, ref) || strings.HasPrefix(s, ref) {
-			found = append(found, s)
-		}
+	ids := make([]uuid.UUID, len(list))
+	for i, sw := range list {
+		ids[i] = sw.ID
 	}
-	switch len(found) {
-	case 1:
-		return found[0], nil
-	case 0:
-		return "", fmt.Errorf("no swap %q among yours: see groundcrew oncall swap list, or give the whole id", ref)
-	default:
-		return "", fmt.Errorf("swap %q is ambiguous: %s", ref, strings.Join(found, ", "))
+	id, found, err := matchRef("swap", ref, ids)
+	if err == nil && !found {
+		err = fmt.Errorf("no swap %q among yours: see groundcrew oncall swap list, or give the whole id", ref)
 	}
+	return id, err
 }
