@@ -40,7 +40,12 @@ func (a *API) registerAlertConfig(svc *alert.Service) {
 		},
 		update: func(ctx context.Context, name string, in alert.RouteInput, ifRevision int64) (alert.Route, error) {
 			in.Name = name
-			return svc.PutRoute(ctx, in, ifRevision, false)
+			if ifRevision > 0 {
+				// A revision says "change the route I read": if someone
+				// deleted it meanwhile, that is a conflict, not a create.
+				return svc.ReplaceRoute(ctx, in, ifRevision)
+			}
+			return svc.PutRoute(ctx, in, 0, false)
 		},
 		delete:   svc.DeleteRoute,
 		revision: func(r alert.Route) int64 { return r.Revision },

@@ -566,3 +566,19 @@ func TestPaging_SilencedAlertKeepsThePageOpen(t *testing.T) {
 		t.Fatalf("the page closed while LedgerSlow still fires (silenced): open pages %+v", open)
 	}
 }
+
+// TestAlertRoute_UpdateDeletedWithIfMatch: a PUT that names the revision
+// it read of a route someone deleted meanwhile is refused (412), not a
+// quiet re-creation; without If-Match a PUT still creates or replaces.
+func TestAlertRoute_UpdateDeletedWithIfMatch(t *testing.T) {
+	base := startServer(t, "")
+	admin := login(t, base, "admin", adminPassword, "write")
+	spec := map[string]any{"matchers": []string{`service="api"`}, "group_by": []string{"alertname"}}
+	admin.must(201, "POST", "/api/v1/alert-routes", map[string]any{"name": "api", "spec": spec}, nil)
+	admin.must(204, "DELETE", "/api/v1/alert-routes/api", nil, nil)
+	admin.must(412, "PUT", "/api/v1/alert-routes/api", map[string]any{"spec": spec}, nil, "If-Match", `"1"`)
+	admin.must(404, "GET", "/api/v1/alert-routes/api", nil, nil)
+	admin.must(200, "PUT", "/api/v1/alert-routes/api", map[string]any{"spec": spec}, nil)
+	admin.must(200, "PUT", "/api/v1/alert-routes/api", map[string]any{"spec": spec}, nil, "If-Match", `"1"`)
+	admin.must(412, "PUT", "/api/v1/alert-routes/api", map[string]any{"spec": spec}, nil, "If-Match", `"9"`)
+}
