@@ -17,10 +17,7 @@ import (
 )
 
 // Signer signs and verifies action links; secret.Box implements it.
-type Signer interface {
-	Sign(msg string) string
-	Verify(msg, sig string) bool
-}
+type Signer = signedlink.Signer
 
 // LinkTTL is how long the action links in a notification work.
 const LinkTTL = 7 * 24 * time.Hour

@@ -70,14 +70,7 @@ func (u *UI) listPages(w http.ResponseWriter, r *http.Request) error {
 type pageData struct {
 	P          paging.Page
 	DeclareURL string // declare an incident from the page, the form filled in
-	Sends      []sendRow
 	Snooze     []string
-}
-
-// sendRow is a send with its step and round counted from 1.
-type sendRow struct {
-	paging.Send
-	StepNo, RoundNo int
 }
 
 func (u *UI) pageID(r *http.Request) (uuid.UUID, error) {
@@ -111,9 +104,6 @@ func (u *UI) showPage(w http.ResponseWriter, r *http.Request) error {
 		v.Set("alert", pg.Alerts[0].ID.String())
 	}
 	d.DeclareURL = "/incidents?" + v.Encode()
-	for _, s := range pg.Sends {
-		d.Sends = append(d.Sends, sendRow{Send: s, StepNo: s.Step + 1, RoundNo: s.Round + 1})
-	}
 	u.render(w, r, http.StatusOK, "page", "Page: "+pg.Summary, d)
 	return nil
 }

@@ -104,14 +104,14 @@ func Acknowledge(pg Page) Page {
 	return pg
 }
 
-// Snooze re-opens an acknowledged (or running) page: its current step
-// notifies again at until, and escalation continues from there.
-func Snooze(pg Page, until time.Time) Page {
+// Resume notifies a page's current step again at at — its snooze ended
+// — and escalation goes on from there; a page that never notified starts
+// at step 0.
+func Resume(p Policy, pg Page, at time.Time) (Page, Notify) {
 	pg.Ended, pg.Exhausted = false, false
-	pg.Next = until
-	pg.Step-- // Advance at until moves back onto the current step
-	if pg.Step < -1 {
-		pg.Step = -1
+	if pg.Step < 0 || pg.Step >= len(p.Delays) {
+		pg.Step = max(0, min(pg.Step, len(p.Delays)-1))
 	}
-	return pg
+	pg.Next = at.Add(p.Delays[pg.Step])
+	return pg, Notify{Step: pg.Step, Round: pg.Round, At: at}
 }

@@ -77,12 +77,13 @@ func TestEscalation_EscalateNowAndSnooze(t *testing.T) {
 		t.Fatalf("escalate now = %+v %+v, %v", pg, n, err)
 	}
 	// Acknowledged, then snoozed for an hour: step 1 notifies again then.
-	pg = escalation.Snooze(escalation.Acknowledge(pg), at(62*time.Minute))
+	pg = escalation.Acknowledge(pg)
 	pg, got := run(t, p, pg, 3*time.Minute, 61*time.Minute)
 	if len(got) != 0 {
 		t.Fatalf("notified during the snooze: %+v", got)
 	}
-	pg, got = run(t, p, pg, 62*time.Minute, 62*time.Minute)
+	pg, n = escalation.Resume(p, pg, at(62*time.Minute))
+	got = []escalation.Notify{n}
 	if len(got) != 1 || got[0].Step != 1 || !got[0].At.Equal(at(62*time.Minute)) {
 		t.Fatalf("after the snooze: %+v", got)
 	}

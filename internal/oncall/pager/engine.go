@@ -134,10 +134,9 @@ func (p *Pager) advance(ctx context.Context, id uuid.UUID, now time.Time) (more 
 		var next escalation.Page
 		var n escalation.Notify
 		ok := true
-		if pg.Status == Acknowledged && pg.Step >= 0 {
+		if pg.Status == Acknowledged {
 			// A snooze ended: the step it interrupted notifies again.
-			next = escalation.Page{Step: pg.Step, Round: pg.Round, Next: pg.NextAt.Add(ep.Delays[pg.Step])}
-			n = escalation.Notify{Step: pg.Step, Round: pg.Round, At: *pg.NextAt}
+			next, n = escalation.Resume(ep, escalation.Page{Step: pg.Step, Round: pg.Round}, *pg.NextAt)
 		} else {
 			next, n, ok = escalation.Advance(ep, escalation.Page{Step: pg.Step, Round: pg.Round, Next: *pg.NextAt}, now)
 		}

@@ -40,11 +40,7 @@ func (p *Pager) links(id uuid.UUID, now time.Time) notify.Links {
 var errBadLink = errs.Forbiddenf("this link is not valid or has expired; open the page in groundcrew instead")
 
 func (p *Pager) signed() signedlink.Links {
-	var s signedlink.Signer
-	if p.opts.Signer != nil {
-		s = p.opts.Signer
-	}
-	return signedlink.Links{Signer: s, Kind: "page/", Actions: []string{ActionAcknowledge, ActionResolve}, Bad: errBadLink}
+	return signedlink.Links{Signer: p.opts.Signer, Kind: "page/", Actions: []string{ActionAcknowledge, ActionResolve}, Bad: errBadLink}
 }
 
 // CheckLink verifies a signed link's parts and returns the page's id.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -380,28 +379,6 @@ func (p *Pager) List(ctx context.Context, f Filter) (out []Page, next string, er
 		out = []Page{}
 	}
 	return out, next, err
-}
-
-// Counts returns how many pages are open per status, for dashboards.
-func (p *Pager) Counts(ctx context.Context) (map[Status]int, error) {
-	if err := identity.Authorize(ctx, identity.PermRead, uuid.Nil); err != nil {
-		return nil, err
-	}
-	rows, err := p.db.Reader().QueryContext(ctx, `SELECT status, COUNT(*) FROM pages WHERE status <> 'resolved' GROUP BY status`)
-	if err != nil {
-		return nil, fmt.Errorf("count pages: %w", err)
-	}
-	defer rows.Close()
-	out := map[Status]int{Triggered: 0, Acknowledged: 0}
-	for rows.Next() {
-		var s Status
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		out[s] = n
-	}
-	return maps.Clone(out), rows.Err()
 }
 
 // clip cuts s to at most n bytes on a character boundary.

@@ -32,6 +32,7 @@ import (
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/notify"
 	"groundcrew.dev/groundcrew/internal/oncall"
+	"groundcrew.dev/groundcrew/internal/signedlink"
 )
 
 // Status is a page's state.
@@ -79,6 +80,10 @@ type Page struct {
 
 // StepNo is the step that notified last, counted from 1 (0: none yet).
 func (p Page) StepNo() int { return p.Step + 1 }
+
+// StepNo and RoundNo are a send's step and round counted from 1.
+func (s Send) StepNo() int  { return s.Step + 1 }
+func (s Send) RoundNo() int { return s.Round + 1 }
 
 // Snoozed reports whether the page is acknowledged with a snooze running.
 func (p Page) Snoozed() bool { return p.Status == Acknowledged && p.NextAt != nil }
@@ -147,10 +152,7 @@ type Leader interface {
 }
 
 // Signer signs and verifies action links; secret.Box implements it.
-type Signer interface {
-	Sign(msg string) string
-	Verify(msg, sig string) bool
-}
+type Signer = signedlink.Signer
 
 // Incidents hears what pages do, for the timelines of the open incidents
 // of their services; the server adapts incident.Service to it. Record
@@ -234,7 +236,7 @@ func New(d *db.DB, dir Directory, n Notifier, opts Options) *Pager {
 	return &Pager{db: d, dir: dir, notify: n, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
 }
 
-// ErrConflict is returned when a page changed under an operation (another
+// errConflict is returned when a page changed under an operation (another
 // replica or request got there first); the operation did nothing.
 var errConflict = errors.New("pager: the page changed meanwhile")
 

@@ -139,14 +139,16 @@ func (p *Pager) Report(ctx context.Context, f ReportFilter) (Report, error) {
 	}
 	rep := Report{From: f.From.UTC(), To: f.To.UTC(), TimeZone: f.TimeZone, BusinessHours: fmt.Sprintf("%02d:%02d-%02d:%02d", bh.from/60, bh.from%60, bh.to/60, bh.to%60)}
 
-	cond, args := `created_at >= $1 AND created_at < $2`, []any{rep.From, rep.To}
+	// The pages of the window, named "pages." so that the condition also
+	// serves the join with their sends.
+	cond, args := `pages.created_at >= $1 AND pages.created_at < $2`, []any{rep.From, rep.To}
 	if f.Team != "" {
 		args = append(args, f.Team)
-		cond += fmt.Sprintf(" AND team = $%d", len(args))
+		cond += fmt.Sprintf(" AND pages.team = $%d", len(args))
 	}
 	if f.Policy != "" {
 		args = append(args, f.Policy)
-		cond += fmt.Sprintf(" AND policy = $%d", len(args))
+		cond += fmt.Sprintf(" AND pages.policy = $%d", len(args))
 	}
 	q := p.db.Reader()
 	rows, err := q.QueryContext(ctx, `SELECT `+pageColumns+` FROM pages WHERE `+cond+fmt.Sprintf(` ORDER BY created_at LIMIT %d`, maxReportPages+1), args...)
@@ -181,7 +183,7 @@ func (p *Pager) Report(ctx context.Context, f ReportFilter) (Report, error) {
 	// Who each page reached, and when first (in Go: SQLite's MIN of a
 	// timestamp is text).
 	srows, err := q.QueryContext(ctx, `SELECT s.user_name, s.page_id, s.due_at FROM page_sends s JOIN pages ON pages.id = s.page_id
-		WHERE s.status = 'sent' AND `+qualify(cond), args...)
+		WHERE s.status = 'sent' AND `+cond, args...)
 	if err != nil {
 		return rep, fmt.Errorf("report sends: %w", err)
 	}
@@ -259,27 +261,18 @@ func (p *Pager) Report(ctx context.Context, f ReportFilter) (Report, error) {
 		pl.MTTAMean, pl.MTTAMedian = meanMedian(mtta[name])
 		pl.MTTRMean, pl.MTTRMedian = meanMedian(mttr[name])
 	}
-	rep.People = sortedLoads(people, func(a *PersonLoad) (int, string) { return a.Pages, a.User })
-	rep.Policies = sortedLoads(policies, func(a *PolicyLoad) (int, string) { return a.Pages, a.Policy })
+	rep.People = sortedLoads(people, func(a *PersonLoad) int { return a.Pages })
+	rep.Policies = sortedLoads(policies, func(a *PolicyLoad) int { return a.Pages })
 	return rep, nil
 }
 
-// qualify prefixes the page columns of a report condition with "pages.".
-func qualify(cond string) string {
-	r := strings.NewReplacer("created_at", "pages.created_at", "team =", "pages.team =", "policy =", "pages.policy =")
-	return r.Replace(cond)
-}
-
-func sortedLoads[T any](m map[string]*T, key func(*T) (int, string)) []T {
+// sortedLoads returns m's values by pages, most first, then by key.
+func sortedLoads[T any](m map[string]*T, pages func(*T) int) []T {
 	out := make([]T, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, *m[k])
 	}
-	slices.SortStableFunc(out, func(a, b T) int {
-		na, _ := key(&a)
-		nb, _ := key(&b)
-		return nb - na
-	})
+	slices.SortStableFunc(out, func(a, b T) int { return pages(&b) - pages(&a) })
 	return out
 }
 
