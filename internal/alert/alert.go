@@ -31,7 +31,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -195,7 +194,8 @@ func checkLabelSet(field string, m map[string]string, maxValue int) error {
 	if len(m) > MaxLabels {
 		return errs.Invalidf(field, "at most %d entries", MaxLabels)
 	}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	var buf [16]string
+	for _, k := range sortedKeys(m, buf[:0]) {
 		if !ValidLabelName(k) {
 			return errs.Invalidf(field, "%q is not a valid label name: want [a-zA-Z_][a-zA-Z0-9_]*", truncate(k, 100))
 		}
@@ -236,7 +236,8 @@ func ValidLabelName(s string) bool {
 // labels sorted by name, independent of map order.
 func Fingerprint(labels map[string]string) string {
 	h := sha256.New()
-	for _, k := range slices.Sorted(maps.Keys(labels)) {
+	var buf [16]string
+	for _, k := range sortedKeys(labels, buf[:0]) {
 		h.Write([]byte(k))
 		h.Write([]byte{0xff})
 		h.Write([]byte(labels[k]))
@@ -250,6 +251,16 @@ func Fingerprint(labels map[string]string) string {
 func DedupFingerprint(scope, key string) string {
 	sum := sha256.Sum256([]byte("dedup\x00" + scope + "\x00" + key))
 	return "d" + hex.EncodeToString(sum[:12])
+}
+
+// sortedKeys appends the keys of m to buf, sorted: with a buffer on the
+// caller's stack, without allocating for the usual few labels.
+func sortedKeys(m map[string]string, buf []string) []string {
+	for k := range m {
+		buf = append(buf, k)
+	}
+	slices.Sort(buf)
+	return buf
 }
 
 // truncate cuts s to at most n bytes at a character boundary.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,7 +48,7 @@ func integrationOrigin(it Integration) origin {
 // transaction, or none. Each alert is validated first; an error names the
 // alert as field[i] (or just the field when field is "" and there is one
 // alert, as for PagerDuty events).
-func (s *Service) Ingest(ctx context.Context, it Integration, alerts []Incoming, field string) ([]Received, error) {
+func (s *Service) Ingest(ctx context.Context, it Integration, alerts []Incoming, field string) (out []Received, err error) {
 	if len(alerts) > MaxAlertsPerPost {
 		return nil, errs.Invalidf(field, "at most %d alerts per request", MaxAlertsPerPost)
 	}
@@ -62,12 +60,42 @@ func (s *Service) Ingest(ctx context.Context, it Integration, alerts []Incoming,
 	// What needs no database is worked out before the transaction: on
 	// SQLite every writer waits while one holds it.
 	ps, dup := s.prepareAll(o, alerts, now)
-	var out []Received
-	var err error
+	// Refreshes that change nothing but their lease wait in memory for
+	// the lease writer (lease.go); the rest is written now.
+	var deferred []Received
+	if !dup && s.deferring.Load() {
+		var rest []int
+		deferred, rest = s.deferRefreshes(ctx, ps, now)
+		if len(rest) < len(ps) {
+			sub := make([]prepared, len(rest))
+			for k, i := range rest {
+				sub[k] = ps[i]
+			}
+			ps = sub
+			defer func() {
+				if err != nil {
+					return
+				}
+				for k, i := range rest {
+					deferred[i] = out[k]
+				}
+				out = deferred
+			}()
+		}
+	}
+	touch := s.touchDue(it.ID, now)
+	if len(ps) == 0 && !touch {
+		return nil, nil
+	}
 	for attempt := 0; attempt < 3; attempt++ {
 		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-			if err := touchIntegration(ctx, tx, it.ID, now); err != nil {
-				return err
+			if touch {
+				if err := touchIntegration(ctx, tx, it.ID, now); err != nil {
+					return err
+				}
+			}
+			if len(ps) == 0 {
+				return nil
 			}
 			out, err = s.applyPrepared(ctx, tx, o, ps, dup, now)
 			return err
@@ -79,6 +107,22 @@ func (s *Service) Ingest(ctx context.Context, it Integration, alerts []Incoming,
 		}
 	}
 	return out, err
+}
+
+// touchDue reports whether this replica should record that integration
+// id was used: at most once a minute (touchIntegration), so that most
+// requests need no write for it.
+func (s *Service) touchDue(id uuid.UUID, now time.Time) bool {
+	s.touchMu.Lock()
+	defer s.touchMu.Unlock()
+	if last, ok := s.touched[id]; ok && now.Sub(last) < time.Minute && !now.Before(last) {
+		return false
+	}
+	if s.touched == nil || len(s.touched) >= 10000 {
+		s.touched = map[uuid.UUID]time.Time{}
+	}
+	s.touched[id] = now
+	return true
 }
 
 func (s *Service) validateAll(alerts []Incoming, field string, now time.Time) error {
@@ -262,7 +306,8 @@ func marshalMap(m map[string]string) string {
 	if len(m) == 0 {
 		return "{}"
 	}
-	keys := slices.Sorted(maps.Keys(m))
+	var buf [16]string
+	keys := sortedKeys(m, buf[:0])
 	n := 2
 	for _, k := range keys {
 		n += len(k) + len(m[k]) + 6

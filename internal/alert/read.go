@@ -25,6 +25,9 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Alert, string, error) {
 	default:
 		return nil, "", errs.Invalidf("status", "%q is not a status: want firing or resolved", f.Status)
 	}
+	if err := s.FlushLeases(ctx); err != nil { // this replica reads its own refreshes
+		return nil, "", err
+	}
 	return listAlerts(ctx, s.db.Reader(), f)
 }
 
@@ -38,6 +41,9 @@ type Detail struct {
 // fingerprint or dedup key (then the newest alert with it).
 func (s *Service) Get(ctx context.Context, ref string) (Detail, error) {
 	if err := identity.Authorize(ctx, identity.PermRead, uuid.Nil); err != nil {
+		return Detail{}, err
+	}
+	if err := s.FlushLeases(ctx); err != nil {
 		return Detail{}, err
 	}
 	q := s.db.Reader()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,6 +53,9 @@ type Options struct {
 	FlapWindow time.Duration
 	// SweepInterval is how often expired alerts are resolved; default 15 s.
 	SweepInterval time.Duration
+	// LeaseFlush is how often refreshes that change nothing but their
+	// lease are written (lease.go); default 1 s.
+	LeaseFlush time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -72,6 +77,7 @@ func (o *Options) setDefaults() {
 	def(&o.MaxFuture, time.Hour)
 	def(&o.FlapWindow, time.Hour)
 	def(&o.SweepInterval, 15*time.Second)
+	def(&o.LeaseFlush, time.Second)
 }
 
 // Service stores alerts, takes them in and manages integration keys. Safe
@@ -89,13 +95,22 @@ type Service struct {
 	baseURL   string
 	incidents Incidents  // hears check state changes; nil: nobody
 	stmts     *stmtCache // the ingestion batch's prepared statements (SQLite)
+	rstmts    *stmtCache // and those it reads on a reader connection
+
+	leases    *leases     // refreshes not written yet (lease.go)
+	deferring atomic.Bool // whether refreshes may wait for the lease writer
+	keys      keyCache    // integration keys recently authenticated
+	touchMu   sync.Mutex
+	touched   map[uuid.UUID]time.Time // when this replica last recorded an integration's use
 }
 
 // NewService returns an alert service.
 func NewService(d *db.DB, c clock.Clock, cat Catalog, teams Teams, opts Options) *Service {
 	opts.setDefaults()
-	return &Service{db: d, clock: c, cat: cat, teams: teams, opts: opts, log: opts.Logger,
-		limits: newLimiter(opts.Rate, opts.Burst), stmts: newStmts(d)}
+	s := &Service{db: d, clock: c, cat: cat, teams: teams, opts: opts, log: opts.Logger,
+		limits: newLimiter(opts.Rate, opts.Burst), leases: newLeases(opts.LeaseFlush)}
+	s.stmts, s.rstmts = newStmts(d)
+	return s
 }
 
 // record appends an audit entry for the actor in ctx.

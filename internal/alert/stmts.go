@@ -33,13 +33,17 @@ type stmtCache struct {
 	stmts map[string]*sql.Stmt // nil while being prepared
 }
 
-// newStmts returns the statement cache for d: nil on PostgreSQL. Its
-// statements close with the database.
-func newStmts(d *db.DB) *stmtCache {
+// newStmts returns the statement caches of d's writer and readers: nil on
+// PostgreSQL. Their statements close with the database.
+func newStmts(d *db.DB) (writer, reader *stmtCache) {
 	if d == nil || d.Engine != db.SQLite {
-		return nil
+		return nil, nil
 	}
-	return &stmtCache{db: d.Writer(), stmts: map[string]*sql.Stmt{}}
+	writer = &stmtCache{db: d.Writer(), stmts: map[string]*sql.Stmt{}}
+	if r, ok := d.Reader().(*sql.DB); ok {
+		reader = &stmtCache{db: r, stmts: map[string]*sql.Stmt{}}
+	}
+	return writer, reader
 }
 
 // stmt returns the prepared statement of text, or nil (and starts
@@ -99,6 +103,26 @@ func (s *Service) query(ctx context.Context, tx *sql.Tx, text string, args []any
 	if err != nil {
 		return err
 	}
+	return scanAll(rows, scan)
+}
+
+// readQuery runs text with args on a reader connection, prepared where it
+// can be, and calls scan for every row.
+func (s *Service) readQuery(ctx context.Context, text string, args []any, scan func(*sql.Rows) error) error {
+	var rows *sql.Rows
+	var err error
+	if st := s.rstmts.stmt(text); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = s.db.Reader().QueryContext(ctx, text, args...)
+	}
+	if err != nil {
+		return err
+	}
+	return scanAll(rows, scan)
+}
+
+func scanAll(rows *sql.Rows, scan func(*sql.Rows) error) error {
 	defer rows.Close()
 	for rows.Next() {
 		if err := scan(rows); err != nil {

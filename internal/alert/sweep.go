@@ -14,6 +14,9 @@ import (
 // entry, and reports how many. Replicas may sweep at once: an alert is
 // resolved once.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
+	if err := s.FlushLeases(ctx); err != nil {
+		return 0, err
+	}
 	now := s.clock.Now()
 	n := 0
 	for range 100 { // bounded batches: a backlog drains over several calls
@@ -69,18 +72,24 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Sweeper runs Sweep periodically until Stop.
+// Sweeper runs Sweep periodically, and the lease writer (lease.go),
+// until Stop.
 type Sweeper struct {
-	svc    *Service
-	cancel context.CancelFunc
-	done   chan struct{}
+	svc        *Service
+	cancel     context.CancelFunc
+	done       chan struct{}
+	leasesDone chan struct{}
 }
 
 // StartSweeper starts sweeping every Options.SweepInterval on the
-// service's clock.
+// service's clock, and writing refreshes' leases every Options.LeaseFlush;
+// from then on refreshes that change nothing but their lease are left to
+// the lease writer.
 func (s *Service) StartSweeper(ctx context.Context) *Sweeper {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	sw := &Sweeper{svc: s, cancel: cancel, done: make(chan struct{})}
+	sw := &Sweeper{svc: s, cancel: cancel, done: make(chan struct{}), leasesDone: make(chan struct{})}
+	go s.leaseWriter(ctx, sw.leasesDone)
+	s.deferring.Store(true)
 	go func() {
 		defer close(sw.done)
 		t := s.clock.NewTimer(s.opts.SweepInterval)
@@ -109,11 +118,16 @@ func (sw *Sweeper) Stop(ctx context.Context) error {
 	if sw == nil {
 		return nil
 	}
+	// Requests still arriving write their refreshes themselves; the lease
+	// writer writes what is pending once more before it ends.
+	sw.svc.deferring.Store(false)
 	sw.cancel()
-	select {
-	case <-sw.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	for _, done := range []chan struct{}{sw.done, sw.leasesDone} {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	return nil
 }
