@@ -45,6 +45,9 @@ type RunnerOptions struct {
 	Logger      *slog.Logger
 	Location    string // the location this runner probes from; default local
 	Concurrency int    // probes in flight at once; default sched.DefaultConcurrency
+	// Slack lets runs due close together start on one wake-up, up to this
+	// late (sched.Options.Slack); zero means exact.
+	Slack time.Duration
 	// Owns says whether this replica runs a check now (lease-based
 	// sharding across replicas); nil means every check.
 	Owns func(id string) bool
@@ -131,7 +134,8 @@ func NewRunner(d *db.DB, opts RunnerOptions) *Runner {
 	}
 	r := &Runner{db: d, opts: opts, log: opts.Logger, prober: opts.Prober, reload: make(chan struct{}, 1),
 		checks: map[string]*runnable{}, states: map[uuid.UUID]State{}, names: map[string]uuid.UUID{}, stored: map[uuid.UUID]storedState{}, flushed: make(chan struct{}), slots: newSlots(), stmts: newFlushStmts(d)}
-	r.sched = sched.New(sched.Options{Clock: opts.Clock, Concurrency: opts.Concurrency, Run: r.run, Owns: opts.Owns, Logger: opts.Logger})
+	r.sched = sched.New(sched.Options{Clock: opts.Clock, Concurrency: opts.Concurrency, Run: r.run, Owns: opts.Owns, Logger: opts.Logger,
+		Slack: opts.Slack})
 	return r
 }
 

@@ -38,6 +38,15 @@ type Timer interface {
 // Real is the system clock.
 type Real struct{}
 
+// IsReal reports whether c is the system clock (nil counts as it).
+func IsReal(c Clock) bool {
+	switch c.(type) {
+	case nil, Real, *Real:
+		return true
+	}
+	return false
+}
+
 var (
 	_ Clock = Real{}
 	_ Clock = (*Fake)(nil)

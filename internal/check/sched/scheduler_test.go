@@ -568,3 +568,48 @@ func TestScheduler_RealClock(t *testing.T) {
 		t.Errorf("p99 lateness %v, want under 50 ms", st.Lateness.P99)
 	}
 }
+
+// TestScheduler_Slack: with Slack, a slot's run starts on the first wake-up
+// at most Slack after it, together with every other slot due by then; the
+// slots stay on their grid and the lateness counts the wait.
+func TestScheduler_Slack(t *testing.T) {
+	const iv, slack = 10 * time.Second, 20 * time.Millisecond
+	h := newHarness(t, Options{Slack: slack}, nil)
+	// Two items whose slots are 10 ms apart, whatever their offsets.
+	var a, b string
+	for i := 0; b == ""; i++ {
+		id := fmt.Sprintf("item-%d", i)
+		switch off := Offset(id, iv); {
+		case a == "" && off < iv-time.Second:
+			a = id
+		case a != "" && Offset(a, iv)+5*time.Millisecond <= off && off <= Offset(a, iv)+15*time.Millisecond:
+			b = id
+		}
+	}
+	h.set(Item{ID: a, Interval: iv}, Item{ID: b, Interval: iv})
+	h.startScheduler()
+	first := NextSlot(a, iv, start)
+	second := NextSlot(b, iv, start)
+	for k := range 3 {
+		slotA, slotB := first.Add(time.Duration(k)*iv), second.Add(time.Duration(k)*iv)
+		h.clk.Set(slotB) // both due, within the slack of the first
+		select {
+		case r := <-h.runs:
+			t.Fatalf("interval %d: %s ran at %v, before the slack after its slot passed", k, r.id, r.now)
+		case <-time.After(50 * time.Millisecond):
+		}
+		h.clk.Set(slotA.Add(slack))
+		got := map[string]run{}
+		for range 2 {
+			r := h.next()
+			got[r.id] = r
+		}
+		h.idle()
+		if ra, rb := got[a], got[b]; !ra.slot.Equal(slotA) || !rb.slot.Equal(slotB) || !ra.now.Equal(slotA.Add(slack)) || !rb.now.Equal(ra.now) {
+			t.Fatalf("interval %d: runs %+v; want slots %v and %v, both started at %v", k, got, slotA, slotB, slotA.Add(slack))
+		}
+	}
+	if st := h.s.Stats(); st.Runs != 6 || st.Lateness.Max != slack || st.Missed != 0 {
+		t.Errorf("stats = %+v; want 6 runs, lateness at most the slack (%v)", st, slack)
+	}
+}
