@@ -15,9 +15,9 @@ import (
 // time layout); this takes about a fifth of that.
 //
 // It takes only plain bodies: an array of at most MaxAlertsPerPost objects
-// whose members it knows are strings, objects of strings or null, names
-// matched without regard to case as encoding/json does, valid UTF-8 and no
-// name twice. Anything else (ok false) is left to encoding/json, so that
+// whose members it knows are strings, objects of strings or null, each at
+// most once, names matched without regard to case as encoding/json does,
+// and valid UTF-8. Anything else (ok false) is left to encoding/json, so that
 // what is accepted, and the error of what is not, stay as they were.
 func decodeAlertmanagerFast(body []byte) (out []Incoming, ok bool) {
 	// Names twice: the last wins, as with encoding/json.
@@ -77,6 +77,17 @@ func (st *fastState) alert(d *jsontext.Decoder, in *Incoming) bool {
 	if tok, err := d.ReadToken(); err != nil || tok.Kind() != '{' {
 		return false
 	}
+	// A member it knows named twice is left to encoding/json, which
+	// merges a second object into the first map and keeps a value over a
+	// later null.
+	var seen uint8
+	once := func(bit uint8) bool {
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return true
+	}
 	for d.PeekKind() == '"' {
 		name, err := d.ReadValue()
 		if err != nil || bytes.IndexByte(name, '\\') >= 0 {
@@ -86,14 +97,29 @@ func (st *fastState) alert(d *jsontext.Decoder, in *Incoming) bool {
 		var ok bool
 		switch {
 		case bytes.EqualFold(name, []byte("labels")):
+			if !once(1) {
+				return false
+			}
 			in.Labels, ok = st.stringMap(d)
 		case bytes.EqualFold(name, []byte("annotations")):
+			if !once(2) {
+				return false
+			}
 			in.Annotations, ok = st.stringMap(d)
 		case bytes.EqualFold(name, []byte("startsAt")):
+			if !once(4) {
+				return false
+			}
 			in.StartsAt, ok = decodeTime(d)
 		case bytes.EqualFold(name, []byte("endsAt")):
+			if !once(8) {
+				return false
+			}
 			in.EndsAt, ok = decodeTime(d)
 		case bytes.EqualFold(name, []byte("generatorURL")):
+			if !once(16) {
+				return false
+			}
 			in.GeneratorURL, ok = st.string(d)
 		default:
 			ok = d.SkipValue() == nil

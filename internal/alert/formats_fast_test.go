@@ -48,8 +48,11 @@ func TestDecodeAlertmanagerFast(t *testing.T) {
 		{`[{"labels":{"a":"b"},"annotations":null,"startsAt":null,"generatorURL":null}]`, true},          // nulls are "not given"
 		{`[{"labels":{"a":"b"},"extra":{"x":[1,2,{"y":null}]},"status":"firing"}]`, true},                // unknown members skipped
 		{`[{"labels":{"a":"b\u00e9\n\"q\""},"annotations":{"summary":"caf\u00e9 \ud83d\ude00"}}]`, true}, // escapes in values
-		{`[{"labels":{"a":"1","a":"2"}}]`, true}, // the last wins
-		{`[{"labels":{"a\u0062":"1"}}]`, false},  // an escaped name: encoding/json
+		{`[{"labels":{"a":"1","a":"2"}}]`, true},                                            // the last wins
+		{`[{"labels":{"a":"1"},"Labels":{"b":"2"}}]`, false},                                // encoding/json merges the maps
+		{`[{"labels":{"a":"1"},"startsAt":"2026-06-03T09:50:00Z","startsAt":null}]`, false}, // and keeps the time over null
+		{`[{"labels":{"a":"1"},"generatorURL":"g","generatorurl":null}]`, false},
+		{`[{"labels":{"a\u0062":"1"}}]`, false}, // an escaped name: encoding/json
 		{`[{"labels":{"a":1}}]`, false},
 		{`[{"labels":{"a":"b"},"startsAt":"yesterday"}]`, false},
 		{`[{"labels":{"a":"b"}}] x`, false},
@@ -80,6 +83,7 @@ func FuzzDecodeAlertmanagerFast(f *testing.F) {
 	f.Add([]byte(`[{"labels":{"alertname":"A"},"annotations":{"summary":"s"},"startsAt":"2026-06-03T09:50:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"x"}]`))
 	f.Add([]byte(`[{"Labels":{"a":"b","a":"c"},"x":[1,{"y":null}],"annotations":null}]`))
 	f.Add([]byte(`[{"labels":{"a":"\u00e9\ud83d\ude00"},"startsAt":"2026-06-03T09:50:00.5+02:00"}]`))
+	f.Add([]byte(`[{"labels":{"a":"1"},"labels":{"b":"2"},"endsAt":"2026-06-03T09:50:00Z","endsAt":null}]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		fast, ok := decodeAlertmanagerFast(body)
 		if !ok {

@@ -63,9 +63,16 @@ func (s *Service) Ingest(ctx context.Context, it Integration, alerts []Incoming,
 	// Refreshes that change nothing but their lease wait in memory for
 	// the lease writer (lease.go); the rest is written now.
 	var deferred []Received
+	if !dup {
+		// Held (read) from the decision until the leases are added, so that
+		// Sweeper.Stop, which waits for it, writes them all.
+		s.deferMu.RLock()
+		defer s.deferMu.RUnlock()
+	}
 	if !dup && s.deferring.Load() {
 		var rest []int
-		deferred, rest = s.deferRefreshes(ctx, ps, now)
+		var held []heldLease
+		deferred, held, rest = s.deferRefreshes(ctx, ps, now)
 		if len(rest) < len(ps) {
 			sub := make([]prepared, len(rest))
 			for k, i := range rest {
@@ -74,7 +81,10 @@ func (s *Service) Ingest(ctx context.Context, it Integration, alerts []Incoming,
 			ps = sub
 			defer func() {
 				if err != nil {
-					return
+					return // nothing of a failed request is kept
+				}
+				for _, h := range held {
+					s.leases.add(h.id, h.endsAt, now)
 				}
 				for k, i := range rest {
 					deferred[i] = out[k]
@@ -105,6 +115,11 @@ func (s *Service) Ingest(ctx context.Context, it Integration, alerts []Incoming,
 		if !db.IsUniqueViolation(err) {
 			break
 		}
+	}
+	if db.IsForeignKeyViolation(err) {
+		// The integration's service was deleted after its key was cached:
+		// the sender's retry reads the integration again.
+		s.keys.clear()
 	}
 	return out, err
 }

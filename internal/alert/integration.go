@@ -181,8 +181,9 @@ const keyCacheTTL = 5 * time.Second
 // the key for every request cost a twentieth of the server's CPU while
 // ingesting. Safe for concurrent use; the zero value is empty.
 type keyCache struct {
-	mu sync.Mutex
-	m  map[string]cachedKey
+	mu  sync.Mutex
+	m   map[string]cachedKey
+	gen uint64 // bumped by clear: a key read before it is not kept
 }
 
 type cachedKey struct {
@@ -190,19 +191,25 @@ type cachedKey struct {
 	expires time.Time
 }
 
-func (c *keyCache) get(hash string) (Integration, bool) {
+// get returns the cached integration of hash, or the generation to pass
+// to put after reading it.
+func (c *keyCache) get(hash string) (Integration, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k, ok := c.m[hash]
 	if !ok || time.Now().After(k.expires) {
-		return Integration{}, false
+		return Integration{}, c.gen, false
 	}
-	return k.it, true
+	return k.it, c.gen, true
 }
 
-func (c *keyCache) put(hash string, it Integration) {
+// put keeps it unless the cache was cleared since get returned gen.
+func (c *keyCache) put(hash string, it Integration, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if c.m == nil || len(c.m) >= 10000 {
 		c.m = map[string]cachedKey{}
 	}
@@ -213,6 +220,7 @@ func (c *keyCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.m = nil
+	c.gen++
 }
 
 // Authenticate returns the active integration whose key is key, or an
@@ -224,7 +232,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (Integration, er
 		return Integration{}, errs.Unauthorizedf("not a groundcrew integration key (gcik_…)")
 	}
 	hash := hashKey(key)
-	it, ok := s.keys.get(hash)
+	it, gen, ok := s.keys.get(hash)
 	if !ok {
 		list, err := listIntegrations(ctx, s.db.Reader(), "WHERE i.key_hash = $1", []any{hash})
 		if err != nil {
@@ -237,7 +245,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (Integration, er
 		if it.RevokedAt != nil {
 			return Integration{}, errs.Unauthorizedf("integration %q was revoked", it.Name)
 		}
-		s.keys.put(hash, it)
+		s.keys.put(hash, it, gen)
 	}
 	if wait, ok := s.limits.allow(it.ID, s.clock.Now()); !ok {
 		return Integration{}, &RateLimited{Integration: it.Name, RetryAfter: wait}

@@ -91,8 +91,8 @@ func (l *leases) take() map[uuid.UUID]pendingLease {
 	return out
 }
 
-// putBack returns leases a failed flush could not write, keeping newer
-// ones that arrived meanwhile.
+// putBack returns leases a failed flush could not write, folded with
+// those that arrived meanwhile (the newest refresh's lease wins).
 func (l *leases) putBack(m map[uuid.UUID]pendingLease) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -101,6 +101,9 @@ func (l *leases) putBack(m map[uuid.UUID]pendingLease) {
 		if !ok {
 			l.pending[id] = old
 			continue
+		}
+		if old.seen.After(p.seen) {
+			p.seen, p.endsAt = old.seen, old.endsAt
 		}
 		p.n += old.n
 		l.pending[id] = p
@@ -124,12 +127,20 @@ func (l *leases) canDefer(cur *openAlert, p *prepared, now time.Time) bool {
 	return left >= 2*l.every && 2*left >= p.endsAt.Sub(now)
 }
 
+// heldLease is a refresh a request leaves to the lease writer once the
+// rest of its batch is written.
+type heldLease struct {
+	id     uuid.UUID
+	endsAt *time.Time
+}
+
 // deferRefreshes reads the open alerts that firing alerts of a batch
-// (distinct fingerprints) re-send, outside any transaction, and keeps the
-// refreshes that change nothing but their lease in memory. It returns the
-// result of each deferred alert (others' are zero) and the alerts still to
-// write; a read error defers nothing.
-func (s *Service) deferRefreshes(ctx context.Context, ps []prepared, now time.Time) ([]Received, []int) {
+// (distinct fingerprints) re-send, outside any transaction, and picks the
+// refreshes that change nothing but their lease. It returns the result of
+// each picked alert (others' are zero), their leases, and the alerts still
+// to write; a read error picks none. The caller adds the leases once the
+// rest is written, so a failed request leaves nothing behind.
+func (s *Service) deferRefreshes(ctx context.Context, ps []prepared, now time.Time) ([]Received, []heldLease, []int) {
 	var fps []string
 	for i := range ps {
 		if !ps[i].in.Acknowledge && !ps[i].resolved {
@@ -141,7 +152,7 @@ func (s *Service) deferRefreshes(ctx context.Context, ps []prepared, now time.Ti
 		for i := range ps {
 			rest = append(rest, i)
 		}
-		return nil, rest
+		return nil, nil, rest
 	}
 	open, err := s.readOpenOutside(ctx, fps)
 	if err != nil {
@@ -149,6 +160,7 @@ func (s *Service) deferRefreshes(ctx context.Context, ps []prepared, now time.Ti
 		open = nil
 	}
 	out := make([]Received, len(ps))
+	var held []heldLease
 	for i := range ps {
 		p := &ps[i]
 		cur, ok := open[p.fp]
@@ -156,10 +168,10 @@ func (s *Service) deferRefreshes(ctx context.Context, ps []prepared, now time.Ti
 			rest = append(rest, i)
 			continue
 		}
-		s.leases.add(cur.id, p.endsAt, now)
+		held = append(held, heldLease{cur.id, p.endsAt})
 		out[i] = Received{ID: cur.id, Fingerprint: p.fp, DedupKey: p.in.DedupKey, Status: Firing}
 	}
-	return out, rest
+	return out, held, rest
 }
 
 // readOpenOutside is readOpen on a reader connection, outside any

@@ -97,9 +97,10 @@ type Service struct {
 	stmts     *stmtCache // the ingestion batch's prepared statements (SQLite)
 	rstmts    *stmtCache // and those it reads on a reader connection
 
-	leases    *leases     // refreshes not written yet (lease.go)
-	deferring atomic.Bool // whether refreshes may wait for the lease writer
-	keys      keyCache    // integration keys recently authenticated
+	leases    *leases      // refreshes not written yet (lease.go)
+	deferring atomic.Bool  // whether refreshes may wait for the lease writer
+	deferMu   sync.RWMutex // held (read) by requests leaving refreshes to it
+	keys      keyCache     // integration keys recently authenticated
 	touchMu   sync.Mutex
 	touched   map[uuid.UUID]time.Time // when this replica last recorded an integration's use
 }

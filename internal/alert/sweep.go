@@ -121,6 +121,8 @@ func (sw *Sweeper) Stop(ctx context.Context) error {
 	// Requests still arriving write their refreshes themselves; the lease
 	// writer writes what is pending once more before it ends.
 	sw.svc.deferring.Store(false)
+	sw.svc.deferMu.Lock() // requests that decided to leave refreshes have added them
+	sw.svc.deferMu.Unlock()
 	sw.cancel()
 	for _, done := range []chan struct{}{sw.done, sw.leasesDone} {
 		select {
