@@ -132,6 +132,22 @@ func TestLeases(t *testing.T) {
 			t.Fatalf("a flush changed a resolved alert: %+v, was %+v", s, before)
 		}
 
+		// An acknowledgement meanwhile does not undo a held extension.
+		mem := map[string]string{"alertname": "Memory", "instance": "db-1"}
+		f.clock.Advance(time.Second)
+		mid := ingest(am(mem, f.clock.Now().Add(4*time.Minute)))[0].ID
+		f.clock.Advance(time.Second)
+		heldEnd := f.clock.Now().Add(4 * time.Minute)
+		ingest(am(mem, heldEnd)) // held
+		ack := am(mem, time.Time{})
+		ack.Acknowledge = true
+		f.clock.Advance(time.Second)
+		ingest(ack)
+		flush()
+		if s := readStored(t, d, mid); !s.endsAt.Equal(heldEnd) || s.count != 2 {
+			t.Fatalf("after an acknowledgement and the flush: %+v, want ends %s, 2 receipts", s, heldEnd)
+		}
+
 		// Stopping the writer writes what is pending; later refreshes are
 		// written by their requests.
 		cpu := map[string]string{"alertname": "CPU", "instance": "db-1"}

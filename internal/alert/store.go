@@ -199,8 +199,12 @@ func resolveRow(ctx context.Context, tx *sql.Tx, id uuid.UUID, endsAt, now time.
 	return nil
 }
 
+// acknowledgeAlert marks an open alert acknowledged. It leaves
+// last_seen_at (when the alert was last received) alone: a refresh's
+// lease held for the lease writer is written only over an older
+// last_seen_at, and an acknowledgement from a person is no receipt.
 func acknowledgeAlert(ctx context.Context, tx *sql.Tx, id uuid.UUID, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE alerts SET acknowledged_at = $2, last_seen_at = $2 WHERE id = $1 AND acknowledged_at IS NULL`, id, now)
+	_, err := tx.ExecContext(ctx, `UPDATE alerts SET acknowledged_at = $2 WHERE id = $1 AND acknowledged_at IS NULL`, id, now)
 	if err != nil {
 		return fmt.Errorf("acknowledge alert: %w", err)
 	}
