@@ -47,9 +47,10 @@ type Options struct {
 	Owns func(id string) bool
 	// Logger receives panics from Run; nil discards.
 	Logger *slog.Logger
-	// Slack lets the timer fire up to this long after a slot, so that the
-	// slots due within it start together on one wake-up (Linux's timer
-	// slack, for the same reason). 10,000 checks every 30 s are a slot
+	// Slack lets the timer fire up to this long after a slot when another
+	// slot falls within it, so that they start together on one wake-up
+	// (Linux's timer slack, for the same reason); a lone slot is run on
+	// time. 10,000 checks every 30 s are a slot
 	// every 3 ms: waking the process for each cost about a third of a
 	// check's CPU, mostly in the Go scheduler and futex calls. Runs start
 	// up to Slack late (lateness counts it); slots stay on their grid.
@@ -493,7 +494,24 @@ func (s *Scheduler) armLocked() {
 	}
 	s.armedAt = s.heap[0].next
 	s.armed = true
-	s.timer.Reset(time.Duration(s.armedAt-s.clk.Now().UnixNano()) + s.slack)
+	s.timer.Reset(time.Duration(s.armedAt-s.clk.Now().UnixNano()) + s.slackLocked())
+}
+
+// slackLocked is how long after the earliest slot the timer may fire: the
+// Slack when another slot falls within it (the second earliest is a child
+// of the heap's root), else none — waiting would batch nothing, only make
+// a lone run late.
+func (s *Scheduler) slackLocked() time.Duration {
+	if s.slack <= 0 {
+		return 0
+	}
+	first := s.heap[0].next
+	for _, i := range []int{1, 2} {
+		if i < len(s.heap) && s.heap[i].next-first <= int64(s.slack) {
+			return s.slack
+		}
+	}
+	return 0
 }
 
 // work runs j, then queued jobs until the queue is empty, then parks until

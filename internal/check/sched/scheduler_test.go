@@ -569,9 +569,10 @@ func TestScheduler_RealClock(t *testing.T) {
 	}
 }
 
-// TestScheduler_Slack: with Slack, a slot's run starts on the first wake-up
-// at most Slack after it, together with every other slot due by then; the
-// slots stay on their grid and the lateness counts the wait.
+// TestScheduler_Slack: with Slack, a slot with another within the slack
+// starts on one wake-up Slack after it, together with every other slot due
+// by then; the slots stay on their grid and the lateness counts the wait.
+// A lone slot runs on time.
 func TestScheduler_Slack(t *testing.T) {
 	const iv, slack = 10 * time.Second, 20 * time.Millisecond
 	h := newHarness(t, Options{Slack: slack}, nil)
@@ -611,5 +612,19 @@ func TestScheduler_Slack(t *testing.T) {
 	}
 	if st := h.s.Stats(); st.Runs != 6 || st.Lateness.Max != slack || st.Missed != 0 {
 		t.Errorf("stats = %+v; want 6 runs, lateness at most the slack (%v)", st, slack)
+	}
+
+	// A slot with no other within the slack runs on time: waiting would
+	// batch nothing.
+	lone := newHarness(t, Options{Slack: slack}, nil)
+	lone.set(Item{ID: a, Interval: iv})
+	lone.startScheduler()
+	for k := range 3 {
+		slot := first.Add(time.Duration(k) * iv)
+		lone.clk.Set(slot)
+		if r := lone.next(); r.id != a || !r.slot.Equal(slot) || !r.now.Equal(slot) {
+			t.Fatalf("lone slot %d: run %+v, want %s at %v exactly", k, r, a, slot)
+		}
+		lone.idle()
 	}
 }
