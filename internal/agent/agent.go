@@ -137,11 +137,8 @@ func New(ctx context.Context, opts Options) (*Agent, error) {
 	if a.cl, err = client.New(opts.Server, a.state.Credential, append([]client.Option{client.WithUserAgent("groundcrew-agent/" + opts.Version), client.WithTimeout(30 * time.Second)}, opts.ClientOptions...)...); err != nil {
 		return nil, err
 	}
-	so := sched.Options{Clock: opts.Clock, Concurrency: opts.Concurrency, Run: a.run, Logger: opts.Logger}
-	if clock.IsReal(opts.Clock) {
-		so.Slack = sched.DefaultSlack
-	}
-	a.sched = sched.New(so)
+	a.sched = sched.New(sched.Options{Clock: opts.Clock, Concurrency: opts.Concurrency, Run: a.run, Logger: opts.Logger,
+		Slack: sched.SlackFor(opts.Clock)})
 	return a, nil
 }
 

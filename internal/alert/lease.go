@@ -154,7 +154,7 @@ func (s *Service) deferRefreshes(ctx context.Context, ps []prepared, now time.Ti
 		}
 		return nil, nil, rest
 	}
-	open, err := s.readOpenOutside(ctx, fps)
+	open, err := s.readOpen(ctx, nil, fps)
 	if err != nil {
 		s.log.Warn("read open alerts before ingesting; writing every refresh", "err", err)
 		open = nil
@@ -174,41 +174,10 @@ func (s *Service) deferRefreshes(ctx context.Context, ps []prepared, now time.Ti
 	return out, held, rest
 }
 
-// readOpenOutside is readOpen on a reader connection, outside any
-// transaction: on SQLite it does not wait for the single writer.
-func (s *Service) readOpenOutside(ctx context.Context, fps []string) (map[string]*openAlert, error) {
-	out := make(map[string]*openAlert, len(fps))
-	for len(fps) > 0 {
-		chunk := fps[:min(len(fps), maxInList)]
-		fps = fps[len(chunk):]
-		args := padIn(chunk)
-		q := s.inList(`SELECT fingerprint, id, ends_at, severity, summary, annotations, generator_url
-			FROM alerts WHERE `+byFingerprint+`'firing' AND fingerprint`, len(args), 0, "")
-		err := s.readQuery(ctx, q, args, func(rows *sql.Rows) error {
-			o := &openAlert{}
-			var fp string
-			var ends sql.NullTime
-			if err := rows.Scan(&fp, &o.id, &ends, &o.severity, &o.summary, &o.annots, &o.generatorURL); err != nil {
-				return err
-			}
-			o.endsAt = nullTime(ends)
-			out[fp] = o
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read open alerts: %w", err)
-		}
-	}
-	return out, nil
-}
-
 // FlushLeases writes the pending leases of refreshes (see above) in one
 // transaction. A lease is written only over an older refresh: a refresh
 // written since by its own request (a change, a shorter lease) wins.
 func (s *Service) FlushLeases(ctx context.Context) error {
-	if s.leases == nil {
-		return nil
-	}
 	s.leases.flushMu.Lock()
 	defer s.leases.flushMu.Unlock()
 	m := s.leases.take()

@@ -119,7 +119,8 @@ func padIn[T any](vals []T) []any {
 const byFingerprint = `status || '' = `
 
 // readOpen returns the open (firing) alerts of fingerprints, by
-// fingerprint.
+// fingerprint: in tx, or with tx nil on a reader connection outside any
+// transaction (on SQLite it then does not wait for the single writer).
 func (s *Service) readOpen(ctx context.Context, tx *sql.Tx, fps []string) (map[string]*openAlert, error) {
 	out := make(map[string]*openAlert, len(fps))
 	for len(fps) > 0 {
@@ -128,7 +129,7 @@ func (s *Service) readOpen(ctx context.Context, tx *sql.Tx, fps []string) (map[s
 		args := padIn(chunk)
 		q := s.inList(`SELECT fingerprint, id, ends_at, severity, summary, annotations, generator_url, acknowledged_at
 			FROM alerts WHERE `+byFingerprint+`'firing' AND fingerprint`, len(args), 0, "")
-		err := s.query(ctx, tx, q, args, func(rows *sql.Rows) error {
+		scan := func(rows *sql.Rows) error {
 			o := &openAlert{}
 			var fp string
 			var ends, acked sql.NullTime
@@ -138,7 +139,13 @@ func (s *Service) readOpen(ctx context.Context, tx *sql.Tx, fps []string) (map[s
 			o.endsAt, o.acknowledged = nullTime(ends), acked.Valid
 			out[fp] = o
 			return nil
-		})
+		}
+		var err error
+		if tx != nil {
+			err = s.query(ctx, tx, q, args, scan)
+		} else {
+			err = s.readQuery(ctx, q, args, scan)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read open alerts: %w", err)
 		}

@@ -38,6 +38,22 @@ func newRollupFixture(t *testing.T, d *db.DB, since time.Time) *rollupFixture {
 	return f
 }
 
+// start starts the rollups at the fixture's since, as a fresh server does.
+func (f *rollupFixture) start() {
+	f.t.Helper()
+	if err := startRollups(f.ctx(), f.d.Writer(), f.since); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// rollUp rolls up as of now, which must find work to do.
+func (f *rollupFixture) rollUp(now time.Time, what string) {
+	f.t.Helper()
+	if ok, err := rollUp(f.ctx(), f.d, now); err != nil || !ok {
+		f.t.Fatalf("%s: %v, %v", what, ok, err)
+	}
+}
+
 func (f *rollupFixture) ctx() context.Context {
 	return identity.WithActor(context.Background(), identity.System())
 }
@@ -205,9 +221,7 @@ func TestRollUp_UptimeExactAcrossWatermark(t *testing.T) {
 			f.storeOld(run(a, at, n))
 			n++
 		}
-		if err := startRollups(f.ctx(), d.Writer(), since); err != nil {
-			t.Fatal(err)
-		}
+		f.start()
 		if err := startRollups(f.ctx(), d.Writer(), since.Add(time.Hour)); err != nil { // a restart changes nothing
 			t.Fatal(err)
 		}
@@ -265,16 +279,12 @@ func TestRollUp_Idempotent(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		since := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 		f := newRollupFixture(t, d, since)
-		if err := startRollups(f.ctx(), d.Writer(), since); err != nil {
-			t.Fatal(err)
-		}
+		f.start()
 		for i := range 60 {
 			f.store([]Result{run(f.ids[0], since.Add(time.Duration(i)*5*time.Minute), i)}, 1)
 		}
 		now := since.Add(4 * time.Hour)
-		if ok, err := rollUp(f.ctx(), d, now); err != nil || !ok {
-			t.Fatalf("first roll-up: %v, %v", ok, err)
-		}
+		f.rollUp(now, "first roll-up")
 		first := f.rollups()
 		if ok, err := rollUp(f.ctx(), d, now); err != nil || ok {
 			t.Fatalf("second roll-up: %v, %v", ok, err)
@@ -323,9 +333,7 @@ func TestRollUp_AbortedWritesNothing(t *testing.T) {
 		since := time.Date(2026, 3, 1, 10, 30, 0, 0, time.UTC)
 		f := newRollupFixture(t, d, since)
 		f.storeOld(run(f.ids[0], since.Add(-10*time.Minute), 1))
-		if err := startRollups(f.ctx(), d.Writer(), since); err != nil {
-			t.Fatal(err)
-		}
+		f.start()
 		for i := range 40 {
 			f.store([]Result{run(f.ids[0], since.Add(time.Duration(i)*5*time.Minute), i), run(f.ids[1], since.Add(time.Duration(i)*5*time.Minute), i+1)}, 2)
 		}
@@ -340,9 +348,7 @@ func TestRollUp_AbortedWritesNothing(t *testing.T) {
 			t.Fatalf("an aborted roll-up changed the rollups:\n%s", cmp.Diff(before, got))
 		}
 		f.check("after the crash")
-		if ok, err := rollUp(f.ctx(), d, now); err != nil || !ok {
-			t.Fatalf("roll-up after the crash: %v, %v", ok, err)
-		}
+		f.rollUp(now, "roll-up after the crash")
 		f.check("rolled up")
 	})
 }
@@ -354,22 +360,16 @@ func TestRollUp_LateAfterRollUp(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		since := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 		f := newRollupFixture(t, d, since)
-		if err := startRollups(f.ctx(), d.Writer(), since); err != nil {
-			t.Fatal(err)
-		}
+		f.start()
 		f.store([]Result{run(f.ids[0], since.Add(10*time.Minute), 1)}, 1)
 		now := since.Add(time.Hour + rollupSettle)
 		f.clk.Set(now)
-		if ok, err := rollUp(f.ctx(), d, now); err != nil || !ok {
-			t.Fatalf("roll-up: %v, %v", ok, err)
-		}
+		f.rollUp(now, "roll-up")
 		f.check("rolled up")
 		f.store([]Result{run(f.ids[0], since.Add(20*time.Minute), 3)}, 1)
 		now = now.Add(time.Hour)
 		f.clk.Set(now)
-		if ok, err := rollUp(f.ctx(), d, now); err != nil || !ok {
-			t.Fatalf("roll-up: %v, %v", ok, err)
-		}
+		f.rollUp(now, "roll-up")
 		f.check("rolled up again")
 	})
 }
@@ -380,18 +380,14 @@ func TestDeleteResultsBefore_KeepsUnrolled(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		since := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 		f := newRollupFixture(t, d, since)
-		if err := startRollups(f.ctx(), d.Writer(), since); err != nil {
-			t.Fatal(err)
-		}
+		f.start()
 		f.store([]Result{run(f.ids[0], since.Add(10*time.Minute), 1)}, 1)
 		f.clk.Set(since.Add(2 * 24 * time.Hour))
 		if _, err := f.svc.DeleteResultsBefore(f.ctx(), since.Add(24*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		f.check("after deleting")
-		if ok, err := rollUp(f.ctx(), d, f.clk.Now()); err != nil || !ok {
-			t.Fatalf("roll-up: %v, %v", ok, err)
-		}
+		f.rollUp(f.clk.Now(), "roll-up")
 		if n, err := f.svc.DeleteResultsBefore(f.ctx(), since.Add(24*time.Hour)); err != nil || n != 1 {
 			t.Fatalf("deleted %d, %v; want the rolled-up run", n, err)
 		}
@@ -406,9 +402,7 @@ func TestRunSums_AsBucketOf(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		since := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 		f := newRollupFixture(t, d, since)
-		if err := startRollups(f.ctx(), d.Writer(), since); err != nil {
-			t.Fatal(err)
-		}
+		f.start()
 		var rs []Result
 		for _, b := range DurationBuckets[:len(DurationBuckets)-1] {
 			for _, dur := range []time.Duration{b - time.Microsecond, b, b + time.Microsecond} {
@@ -418,9 +412,7 @@ func TestRunSums_AsBucketOf(t *testing.T) {
 		f.store(rs, len(rs))
 		f.clk.Set(since.Add(time.Hour))
 		f.check("raw")
-		if ok, err := rollUp(f.ctx(), d, since.Add(3*time.Hour)); err != nil || !ok {
-			t.Fatalf("roll-up: %v, %v", ok, err)
-		}
+		f.rollUp(since.Add(3*time.Hour), "roll-up")
 		var c counts
 		if err := c.scan(d.Reader().QueryRowContext(f.ctx(), `SELECT `+rollupColumns+` FROM check_rollups WHERE period = 'hour'`)); err != nil {
 			t.Fatal(err)
@@ -466,9 +458,7 @@ func TestReadRuns_RollUpMeanwhile(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		since := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 		f := newRollupFixture(t, d, since)
-		if err := startRollups(f.ctx(), d.Writer(), since); err != nil {
-			t.Fatal(err)
-		}
+		f.start()
 		for i := range 30 {
 			f.store([]Result{run(f.ids[0], since.Add(time.Duration(i)*5*time.Minute), i)}, 1)
 		}
@@ -477,9 +467,7 @@ func TestReadRuns_RollUpMeanwhile(t *testing.T) {
 		err := ReadRuns(f.ctx(), d.Reader(), func(wm time.Time, ok bool) error {
 			calls++
 			if calls == 1 { // a replica rolls up after the watermark was read
-				if ok, err := rollUp(f.ctx(), d, since.Add(4*time.Hour)); err != nil || !ok {
-					t.Fatalf("roll-up: %v, %v", ok, err)
-				}
+				f.rollUp(since.Add(4*time.Hour), "roll-up")
 			}
 			var rolled, raw int64
 			if err := d.Reader().QueryRowContext(f.ctx(), `SELECT COALESCE(SUM(runs), 0) FROM check_rollups WHERE period = 'hour'`).Scan(&rolled); err != nil {

@@ -12,7 +12,6 @@ import (
 	"groundcrew.dev/groundcrew/internal/catalog"
 	"groundcrew.dev/groundcrew/internal/check"
 	"groundcrew.dev/groundcrew/internal/check/sched"
-	"groundcrew.dev/groundcrew/internal/clock"
 	"groundcrew.dev/groundcrew/internal/db"
 	"groundcrew.dev/groundcrew/internal/errs"
 	"groundcrew.dev/groundcrew/internal/maintenance"
@@ -32,10 +31,8 @@ func (s *Server) startChecks(ctx context.Context) error {
 	if err := s.MaintenanceCache.Start(ctx); err != nil {
 		return fmt.Errorf("maintenance windows: %w", err)
 	}
-	ro := check.RunnerOptions{Clock: s.opts.Clock, Logger: s.log, Muter: s.MaintenanceCache, Sink: s.Alerts}
-	if clock.IsReal(s.opts.Clock) {
-		ro.Slack = sched.DefaultSlack // batched wake-ups; tests on a fake clock advance to exact slots
-	}
+	ro := check.RunnerOptions{Clock: s.opts.Clock, Logger: s.log, Muter: s.MaintenanceCache, Sink: s.Alerts,
+		Slack: sched.SlackFor(s.opts.Clock)}
 	if s.DB.Engine == db.Postgres {
 		s.Leases = check.NewLeases(s.DB, s.opts.Clock, s.holder(), check.LeaseOptions{Logger: s.log, TTL: s.opts.LeaseTTL})
 		if err := s.Leases.Start(ctx); err != nil {

@@ -62,6 +62,15 @@ type Options struct {
 // DefaultSlack is the Slack the server and agent use with the real clock.
 const DefaultSlack = 20 * time.Millisecond
 
+// SlackFor returns the Slack to run with on c: DefaultSlack on the real
+// clock, none on a fake one (tests advance to exact slots).
+func SlackFor(c clock.Clock) time.Duration {
+	if clock.IsReal(c) {
+		return DefaultSlack
+	}
+	return 0
+}
+
 // DefaultConcurrency is the Concurrency used when Options leaves it zero.
 const DefaultConcurrency = 64
 
