@@ -13,6 +13,11 @@
 // behind an AlertRoute (-receiver) — how long each alert took from its
 // 2xx to its first webhook delivery.
 //
+// With -alertmanager BIN it runs the same load against a Prometheus
+// Alertmanager binary instead (one instance, no cluster, its webhook
+// receiver the same loopback receiver), to compare the two on the same
+// machine in the same hour.
+//
 // Every loop is bounded in count and time (-deadline for the whole run,
 // -timeout per request, -max-requests per phase). Traffic goes to
 // 127.0.0.1 only.
@@ -31,6 +36,7 @@ import (
 // config is what the flags say.
 type config struct {
 	bin, database string
+	alertmanager  string
 	alerts        int
 	batch         int
 	clients       int
@@ -57,6 +63,7 @@ func (e *envList) Set(v string) error { *e = append(*e, v); return nil }
 func main() {
 	var cfg config
 	flag.StringVar(&cfg.bin, "bin", "", "groundcrew binary to run (default: build ./cmd/groundcrew)")
+	flag.StringVar(&cfg.alertmanager, "alertmanager", "", "run the load against this Alertmanager binary instead of groundcrew")
 	flag.StringVar(&cfg.database, "database", "", "postgres://… to run on PostgreSQL (a fresh schema, dropped afterwards); default SQLite")
 	flag.IntVar(&cfg.alerts, "alerts", 10000, "distinct alerts")
 	flag.IntVar(&cfg.batch, "batch", 100, "alerts per request")
@@ -105,10 +112,17 @@ func (c *config) validate() error {
 	if d, err := time.ParseDuration(c.groupWait); err != nil || d <= 0 {
 		return fmt.Errorf("-group-wait %q: want a positive duration", c.groupWait)
 	}
+	if c.alertmanager != "" && (c.bin != "" || c.database != "" || c.profileDir != "") {
+		return fmt.Errorf("-alertmanager runs Alertmanager instead of groundcrew: leave out -bin, -database and -profile")
+	}
 	if c.label == "" {
-		c.label = "SQLite"
-		if c.database != "" {
+		switch {
+		case c.alertmanager != "":
+			c.label = "Alertmanager"
+		case c.database != "":
 			c.label = "PostgreSQL"
+		default:
+			c.label = "SQLite"
 		}
 	}
 	return nil

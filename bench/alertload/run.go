@@ -123,72 +123,29 @@ func run(ctx context.Context, cfg config) error {
 		}
 		os.RemoveAll(work)
 	}()
-	bin := cfg.bin
-	switch {
-	case cfg.profileDir != "" && bin != "":
-		return fmt.Errorf("-profile builds its own server; leave out -bin")
-	case cfg.profileDir != "":
-		bin, err = harness.Build(ctx, "alertload", "./bench/profserve", work)
-	case bin == "":
-		bin, err = harness.Build(ctx, "alertload", "./cmd/groundcrew", work)
-	default:
-		bin, err = filepath.Abs(bin)
-	}
-	if err != nil {
-		return err
-	}
-	dsn := ""
+	var srv *harness.Server
+	var keys []string
 	var schema *harness.Schema
-	if cfg.database != "" {
-		if schema, err = harness.FreshSchema(ctx, cfg.database, "alertload"); err != nil {
-			return err
-		}
-		dsn = schema.DSN
-		if cfg.keep {
-			fmt.Fprintln(os.Stderr, "alertload: keeping schema", schema.Name)
-		} else {
-			defer schema.Drop()
-		}
-	}
-	password := harness.RandomHex(16)
-	srv, err := harness.Start(ctx, harness.Options{Bin: bin, Work: work, Database: dsn, AdminPassword: password,
-		Pprof: cfg.profileDir != "", EchoLog: cfg.serverLog, Env: cfg.serverEnv, Name: "alertload"})
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	fmt.Fprintf(os.Stderr, "alertload: server pid %d at %s (%s); load average %s\n", srv.PID, srv.URL, cfg.label, harness.LoadAvg())
-
-	a := &api{base: srv.URL, hc: &http.Client{Timeout: cfg.timeout}}
-	var tok struct{ Secret string }
-	if err := a.call(ctx, "POST", "/auth/token", map[string]string{"user": "admin", "password": password, "token_name": "alertload"}, 201, &tok); err != nil {
-		return fmt.Errorf("log in: %w", err)
-	}
-	a.token = tok.Secret
-	keys := make([]string, cfg.keys)
-	for i := range keys {
-		var it struct{ Key string }
-		if err := a.call(ctx, "POST", "/integrations", map[string]string{"name": fmt.Sprintf("prometheus-%03d", i), "type": "alertmanager"}, 201, &it); err != nil {
-			return fmt.Errorf("create integration: %w", err)
-		}
-		keys[i] = it.Key
-	}
 	var rcv *receiver
 	if cfg.receiver {
 		if rcv, err = startReceiver(cfg.alerts); err != nil {
 			return err
 		}
 		defer rcv.close()
-		if err := a.call(ctx, "POST", "/receivers", map[string]any{"name": "load", "channels": []any{
-			map[string]any{"webhook": map[string]any{"url": rcv.url, "secret": harness.RandomHex(16)}}}}, 201, nil); err != nil {
-			return err
-		}
-		if err := a.call(ctx, "POST", "/alert-routes", map[string]any{"name": "load", "spec": map[string]any{
-			"matchers": []string{`job="node"`}, "group_by": []string{"alertname"}, "group_wait": cfg.groupWait,
-			"group_interval": cfg.groupWait, "receivers": []string{"load"}}}, 201, nil); err != nil {
-			return err
+	}
+	if cfg.alertmanager != "" {
+		srv, err = startAlertmanager(ctx, cfg, work, rcv)
+		keys = []string{"unused"} // Alertmanager takes any Authorization header
+	} else {
+		srv, keys, schema, err = startGroundcrew(ctx, cfg, work, rcv)
+		if schema != nil && !cfg.keep {
+			defer schema.Drop()
 		}
 	}
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
 	batches, err := newBatches(cfg.alerts, cfg.batch, time.Now().Add(-time.Minute))
 	if err != nil {
 		return err
@@ -267,6 +224,107 @@ func run(ctx context.Context, cfg config) error {
 	}
 	fmt.Fprintf(os.Stderr, "alertload: load average at the end %s\n", harness.LoadAvg())
 	return nil
+}
+
+// startGroundcrew builds (unless -bin names it) and starts groundcrew,
+// logs in, creates the integration keys and, with a receiver, routes every
+// alert of the load to it.
+func startGroundcrew(ctx context.Context, cfg config, work string, rcv *receiver) (*harness.Server, []string, *harness.Schema, error) {
+	bin := cfg.bin
+	var err error
+	switch {
+	case cfg.profileDir != "" && bin != "":
+		return nil, nil, nil, fmt.Errorf("-profile builds its own server; leave out -bin")
+	case cfg.profileDir != "":
+		bin, err = harness.Build(ctx, "alertload", "./bench/profserve", work)
+	case bin == "":
+		bin, err = harness.Build(ctx, "alertload", "./cmd/groundcrew", work)
+	default:
+		bin, err = filepath.Abs(bin)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dsn := ""
+	var schema *harness.Schema
+	if cfg.database != "" {
+		if schema, err = harness.FreshSchema(ctx, cfg.database, "alertload"); err != nil {
+			return nil, nil, nil, err
+		}
+		dsn = schema.DSN
+		if cfg.keep {
+			fmt.Fprintln(os.Stderr, "alertload: keeping schema", schema.Name)
+		}
+	}
+	fail := func(err error) (*harness.Server, []string, *harness.Schema, error) { return nil, nil, schema, err }
+	password := harness.RandomHex(16)
+	srv, err := harness.Start(ctx, harness.Options{Bin: bin, Work: work, Database: dsn, AdminPassword: password,
+		Pprof: cfg.profileDir != "", EchoLog: cfg.serverLog, Env: cfg.serverEnv, Name: "alertload"})
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(os.Stderr, "alertload: server pid %d at %s (%s); load average %s\n", srv.PID, srv.URL, cfg.label, harness.LoadAvg())
+	fail = func(err error) (*harness.Server, []string, *harness.Schema, error) {
+		srv.Stop()
+		return nil, nil, schema, err
+	}
+	a := &api{base: srv.URL, hc: &http.Client{Timeout: cfg.timeout}}
+	var tok struct{ Secret string }
+	if err := a.call(ctx, "POST", "/auth/token", map[string]string{"user": "admin", "password": password, "token_name": "alertload"}, 201, &tok); err != nil {
+		return fail(fmt.Errorf("log in: %w", err))
+	}
+	a.token = tok.Secret
+	keys := make([]string, cfg.keys)
+	for i := range keys {
+		var it struct{ Key string }
+		if err := a.call(ctx, "POST", "/integrations", map[string]string{"name": fmt.Sprintf("prometheus-%03d", i), "type": "alertmanager"}, 201, &it); err != nil {
+			return fail(fmt.Errorf("create integration: %w", err))
+		}
+		keys[i] = it.Key
+	}
+	if rcv != nil {
+		if err := a.call(ctx, "POST", "/receivers", map[string]any{"name": "load", "channels": []any{
+			map[string]any{"webhook": map[string]any{"url": rcv.url, "secret": harness.RandomHex(16)}}}}, 201, nil); err != nil {
+			return fail(err)
+		}
+		if err := a.call(ctx, "POST", "/alert-routes", map[string]any{"name": "load", "spec": map[string]any{
+			"matchers": []string{`job="node"`}, "group_by": []string{"alertname"}, "group_wait": cfg.groupWait,
+			"group_interval": cfg.groupWait, "receivers": []string{"load"}}}, 201, nil); err != nil {
+			return fail(err)
+		}
+	}
+	return srv, keys, schema, nil
+}
+
+// startAlertmanager starts Alertmanager with one route: with a receiver,
+// every alert to it, grouped as groundcrew's route groups them; without,
+// to a receiver with no integrations.
+func startAlertmanager(ctx context.Context, cfg config, work string, rcv *receiver) (*harness.Server, error) {
+	bin, err := filepath.Abs(cfg.alertmanager)
+	if err != nil {
+		return nil, err
+	}
+	conf := "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n"
+	if rcv != nil {
+		conf = fmt.Sprintf("route:\n  receiver: load\n  group_by: [alertname]\n  group_wait: %s\n  group_interval: %s\n"+
+			"receivers:\n  - name: load\n    webhook_configs:\n      - url: %q\n        send_resolved: true\n", cfg.groupWait, cfg.groupWait, rcv.url)
+	}
+	file := filepath.Join(work, "alertmanager.yml")
+	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
+		return nil, err
+	}
+	addr, err := harness.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := harness.StartOther(ctx, harness.OtherOptions{Bin: bin, Work: work, URL: "http://" + addr, Ready: "/-/ready",
+		Name: "alertload", Echo: cfg.serverLog, Args: []string{"--config.file=" + file, "--storage.path=" + filepath.Join(work, "data"),
+			"--web.listen-address=" + addr, "--cluster.listen-address="}})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "alertload: Alertmanager pid %d at %s; load average %s\n", srv.PID, srv.URL, harness.LoadAvg())
+	return srv, nil
 }
 
 func (p phase) rate() float64 { return float64(p.s.accepted) / p.took.Seconds() }

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -195,41 +196,17 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.Pprof {
 		args = append(args, "--pprof-listen", "127.0.0.1:0")
 	}
-	// Not CommandContext: the child is stopped by Stop, gently first.
-	cmd := exec.Command(o.Bin, args...)
-	cmd.Dir = o.Work // not the source tree, whose examples/ serve would apply
 	env := []string{}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GROUNDCREW_") {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(append(env, o.Env...), "GROUNDCREW_ADMIN_PASSWORD="+o.AdminPassword)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	logFile, err := os.Create(filepath.Join(o.Work, "server.log"))
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", o.Bin, err)
-	}
-	name := o.Name
-	if name == "" {
-		name = "harness"
-	}
-	s := &Server{PID: cmd.Process.Pid, cmd: cmd, exited: make(chan struct{}), name: name}
 	ready := make(chan logLine, 4)
-	go s.readLog(stderr, logFile, o.EchoLog, ready)
-	go func() {
-		s.waitErr = cmd.Wait()
-		logFile.Close()
-		close(s.exited)
-	}()
+	s, err := spawn(o.Bin, args, o.Work, append(append(env, o.Env...), "GROUNDCREW_ADMIN_PASSWORD="+o.AdminPassword), o.Name, o.EchoLog, ready)
+	if err != nil {
+		return nil, err
+	}
 
 	timer := time.NewTimer(2 * time.Minute)
 	defer timer.Stop()
@@ -259,6 +236,79 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
+// spawn starts bin with args in dir (the cmd's working directory and where
+// server.log goes) and copies its standard error to that log, passing
+// groundcrew's start-up lines to ready (nil: none). The child gets SIGKILL
+// should this process die.
+func spawn(bin string, args []string, dir string, env []string, name string, echo bool, ready chan<- logLine) (*Server, error) {
+	// Not CommandContext: the child is stopped by Stop, gently first.
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir // for groundcrew: not the source tree, whose examples/ serve would apply
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	if name == "" {
+		name = "harness"
+	}
+	s := &Server{PID: cmd.Process.Pid, cmd: cmd, exited: make(chan struct{}), name: name}
+	go s.readLog(stderr, logFile, echo, ready)
+	go func() {
+		s.waitErr = cmd.Wait()
+		logFile.Close()
+		close(s.exited)
+	}()
+	return s, nil
+}
+
+// OtherOptions say how to start another server than groundcrew (such as
+// Alertmanager, to compare with) for the same load.
+type OtherOptions struct {
+	Bin   string
+	Args  []string
+	Work  string // working directory; server.log is written here
+	URL   string // where it listens, chosen by the caller (FreePort)
+	Ready string // path that answers 200 once it is ready
+	Name  string
+	Echo  bool
+}
+
+// StartOther starts another server and returns once o.URL+o.Ready answers
+// 200 (at most a minute). Stop, CPU and Memory work as for groundcrew.
+func StartOther(ctx context.Context, o OtherOptions) (*Server, error) {
+	s, err := spawn(o.Bin, o.Args, o.Work, os.Environ(), o.Name, o.Echo, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.URL = o.URL
+	if err := s.waitPath(ctx, o.Ready); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("%w; its log: %s", err, filepath.Join(o.Work, "server.log"))
+	}
+	return s, nil
+}
+
+// FreePort returns a loopback address (127.0.0.1:PORT) that was free a
+// moment ago, for a server that cannot listen on port 0 and say where.
+func FreePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
 type logLine struct {
 	Msg string `json:"msg"`
 	URL string `json:"url"`
@@ -276,7 +326,7 @@ func (s *Server) readLog(r io.Reader, w io.Writer, echo bool, ready chan<- logLi
 			os.Stderr.Write(append([]byte("server: "), append(line, '\n')...))
 		}
 		var l logLine
-		if json.Unmarshal(line, &l) == nil && l.URL != "" && (l.Msg == "groundcrew is ready" || l.Msg == "pprof is listening") {
+		if ready != nil && json.Unmarshal(line, &l) == nil && l.URL != "" && (l.Msg == "groundcrew is ready" || l.Msg == "pprof is listening") {
 			select {
 			case ready <- l:
 			default:
@@ -286,11 +336,16 @@ func (s *Server) readLog(r io.Reader, w io.Writer, echo bool, ready chan<- logLi
 	io.Copy(w, r) // a line too long for the scanner: keep draining
 }
 
-func (s *Server) waitReady(ctx context.Context) error {
+func (s *Server) waitReady(ctx context.Context) error { return s.waitPath(ctx, "/readyz") }
+
+func (s *Server) waitPath(ctx context.Context, path string) error {
 	deadline := time.Now().Add(time.Minute)
 	var last string
 	for time.Now().Before(deadline) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/readyz", nil)
+		if !s.Alive() {
+			return fmt.Errorf("server exited during start (%v)", s.waitErr)
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+path, nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
