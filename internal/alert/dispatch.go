@@ -577,7 +577,7 @@ func (d *Dispatcher) flushGroup(ctx context.Context, g *group, now time.Time) er
 	unrouted := len(g.node.Receivers) == 0 && (g.node.EscalationPolicy == "" || d.opts.Pager == nil)
 	err := d.svc.db.InTx(ctx, func(tx *sql.Tx) error {
 		if unrouted {
-			if err := recordNotification(ctx, tx, g, "", reason, firing, resolved, now, nil); err != nil {
+			if err := d.recordNotification(ctx, tx, g, "", reason, firing, resolved, now, nil); err != nil {
 				return err
 			}
 		}
@@ -598,7 +598,7 @@ func (d *Dispatcher) flushGroup(ctx context.Context, g *group, now time.Time) er
 			case err != nil:
 				return err // the whole flush is tried again
 			}
-			if err := recordNotification(ctx, tx, g, rcv, reason, firing, resolved, now, detail); err != nil {
+			if err := d.recordNotification(ctx, tx, g, rcv, reason, firing, resolved, now, detail); err != nil {
 				return err
 			}
 		}
@@ -760,14 +760,11 @@ func (d *Dispatcher) recordEvents(ctx context.Context, now time.Time) {
 	}
 	evs := d.events
 	d.events = nil
-	err := d.svc.db.InTx(ctx, func(tx *sql.Tx) error {
-		for _, e := range evs {
-			if err := insertEvent(ctx, tx, e.alertID, now, e.kind, "dispatcher", uuid.Nil, e.detail); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	rows := make([]eventRow, len(evs))
+	for i, e := range evs {
+		rows[i] = eventRow{alertID: e.alertID, kind: e.kind, actor: "dispatcher", detail: e.detail}
+	}
+	err := d.svc.db.InTx(ctx, func(tx *sql.Tx) error { return d.svc.insertEvents(ctx, tx, rows, now) })
 	if err != nil && ctx.Err() == nil {
 		d.log.Warn("record alert history", "events", len(evs), "err", err)
 	}
@@ -924,7 +921,9 @@ func deleteGroupState(ctx context.Context, d *db.DB, key string) error {
 	})
 }
 
-func recordNotification(ctx context.Context, tx *sql.Tx, g *group, receiver string, reason route.Reason, firing, resolved []*stored, now time.Time, detail map[string]any) error {
+// recordNotification records a group's flush to receiver ("": none) and,
+// in one statement per few hundred, the history entry of each alert.
+func (d *Dispatcher) recordNotification(ctx context.Context, tx *sql.Tx, g *group, receiver string, reason route.Reason, firing, resolved []*stored, now time.Time, detail map[string]any) error {
 	if detail == nil {
 		detail = map[string]any{}
 	}
@@ -944,13 +943,11 @@ func recordNotification(ctx context.Context, tx *sql.Tx, g *group, receiver stri
 	if receiver == "" {
 		kind = EventKind("unrouted")
 	}
+	events := make([]eventRow, 0, len(firing)+len(resolved))
 	for _, a := range append(slices.Clip(firing), resolved...) {
-		if a.id == uuid.Nil {
-			continue
-		}
-		if err := insertEvent(ctx, tx, a.id, now, kind, "dispatcher", uuid.Nil, what); err != nil {
-			return err
+		if a.id != uuid.Nil {
+			events = append(events, eventRow{alertID: a.id, kind: kind, actor: "dispatcher", detail: what})
 		}
 	}
-	return nil
+	return d.svc.insertEvents(ctx, tx, events, now)
 }
