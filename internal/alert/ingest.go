@@ -98,7 +98,10 @@ func (s *Service) Ingest(ctx context.Context, it Integration, alerts []Incoming,
 		return nil, nil
 	}
 	for attempt := 0; attempt < 3; attempt++ {
-		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		// In a transaction shared with the ingestions waiting meanwhile
+		// (db.Combiner): one commit for a burst, each batch still all or
+		// nothing.
+		err = s.combine.Do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			if touch {
 				if err := touchIntegration(ctx, tx, it.ID, now); err != nil {
 					return err

@@ -201,7 +201,7 @@ func (s *Service) FlushLeases(ctx context.Context) error {
 			for _, l := range chunk {
 				args = append(args, l.id, l.endsAt, l.seen, l.n)
 			}
-			if err := s.exec(ctx, tx, s.leaseUpdate(n), args...); err != nil {
+			if err := s.exec(ctx, tx, s.leaseUpdate(n), s.db.PlanEach(args)...); err != nil {
 				return fmt.Errorf("write refreshed alerts: %w", err)
 			}
 		}

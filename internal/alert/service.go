@@ -97,6 +97,7 @@ type Service struct {
 	stmts     *stmtCache // the ingestion batch's prepared statements (SQLite)
 	rstmts    *stmtCache // and those it reads on a reader connection
 
+	combine   *db.Combiner // shares transactions among concurrent ingestions
 	leases    *leases      // refreshes not written yet (lease.go)
 	deferring atomic.Bool  // whether refreshes may wait for the lease writer
 	deferMu   sync.RWMutex // held (read) by requests leaving refreshes to it
@@ -111,6 +112,7 @@ func NewService(d *db.DB, c clock.Clock, cat Catalog, teams Teams, opts Options)
 	s := &Service{db: d, clock: c, cat: cat, teams: teams, opts: opts, log: opts.Logger,
 		limits: newLimiter(opts.Rate, opts.Burst), leases: newLeases(opts.LeaseFlush)}
 	s.stmts, s.rstmts = newStmts(d)
+	s.combine = db.NewCombiner(d, db.CombinerOptions{})
 	return s
 }
 
