@@ -113,10 +113,16 @@ func (s *Service) Ingest(ctx context.Context, it Integration, alerts []Incoming,
 			out, err = s.applyPrepared(ctx, tx, o, ps, dup, now)
 			return err
 		})
-		// Two replicas opening the same alert at once: one wins the unique
-		// index, the other retries and refreshes it.
-		if !db.IsUniqueViolation(err) {
+		// Two replicas (or requests) opening the same alert at once: one
+		// wins the unique index, the other retries and refreshes it, this
+		// time looking in the transaction (prepared.fresh). Requests
+		// refreshing the same alerts while others open them can deadlock
+		// on PostgreSQL, which ends one of them: it tries again too.
+		if !db.IsUniqueViolation(err) && !db.IsDeadlock(err) {
 			break
+		}
+		for i := range ps {
+			ps[i].fresh = false
 		}
 	}
 	if db.IsForeignKeyViolation(err) {

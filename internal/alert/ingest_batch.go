@@ -43,6 +43,11 @@ type prepared struct {
 	summary, severity string
 	annotations       string // JSON, sorted keys
 	generatorURL      string
+	// fresh: a firing alert read as not open just before the transaction
+	// (deferRefreshes), so inserted without looking again; should another
+	// request have opened it since, the insert breaks the unique index of
+	// open fingerprints and the batch is applied again without the hint.
+	fresh bool
 }
 
 // prepare works out the fingerprint, resolution, expiry, summary, severity
@@ -109,7 +114,7 @@ func (s *Service) applyBatch(ctx context.Context, tx *sql.Tx, o origin, ps []pre
 	}
 	var fps []string
 	for i := range ps {
-		if _, ok := touched[ps[i].fp]; !ok {
+		if _, ok := touched[ps[i].fp]; !ok && !ps[i].fresh {
 			fps = append(fps, ps[i].fp)
 		}
 	}

@@ -138,7 +138,8 @@ type heldLease struct {
 // (distinct fingerprints) re-send, outside any transaction, and picks the
 // refreshes that change nothing but their lease. It returns the result of
 // each picked alert (others' are zero), their leases, and the alerts still
-// to write; a read error picks none. The caller adds the leases once the
+// to write, and marks the firing alerts it found not open as fresh; a read
+// error picks and marks none. The caller adds the leases once the
 // rest is written, so a failed request leaves nothing behind.
 func (s *Service) deferRefreshes(ctx context.Context, ps []prepared, now time.Time) ([]Received, []heldLease, []int) {
 	var fps []string
@@ -157,13 +158,19 @@ func (s *Service) deferRefreshes(ctx context.Context, ps []prepared, now time.Ti
 	open, err := s.readOpen(ctx, nil, fps)
 	if err != nil {
 		s.log.Warn("read open alerts before ingesting; writing every refresh", "err", err)
-		open = nil
+		for i := range ps {
+			rest = append(rest, i)
+		}
+		return nil, nil, rest
 	}
 	out := make([]Received, len(ps))
 	var held []heldLease
 	for i := range ps {
 		p := &ps[i]
 		cur, ok := open[p.fp]
+		if !ok && !p.in.Acknowledge && !p.resolved {
+			p.fresh = true // new, as far as anyone could tell a moment ago
+		}
 		if !ok || p.in.Acknowledge || p.resolved || !s.leases.canDefer(cur, p, now) {
 			rest = append(rest, i)
 			continue
@@ -230,11 +237,20 @@ func (s *Service) leaseUpdate(n int) string {
 		s.placeholders(&b, n, 4, 0, false)
 	}
 	b.WriteString(`)
-		UPDATE alerts SET
+		`)
+	where := ""
+	if s.db.Engine == db.Postgres {
+		// Rows locked in the order of their ids (see "Lock order" in store_batch.go).
+		b.WriteString(`, locked AS (SELECT a.id FROM alerts a JOIN v ON a.id = v.id WHERE a.status = 'firing' ORDER BY a.id FOR UPDATE OF a)
+		`)
+		where = ` AND alerts.id IN (SELECT id FROM locked)`
+	}
+	b.WriteString(`UPDATE alerts SET
 			ends_at = CASE WHEN alerts.last_seen_at < v.seen THEN v.ends_at ELSE alerts.ends_at END,
 			last_seen_at = CASE WHEN alerts.last_seen_at < v.seen THEN v.seen ELSE alerts.last_seen_at END,
 			refresh_count = alerts.refresh_count + v.n
 		FROM v WHERE alerts.id = v.id AND alerts.status = 'firing'`)
+	b.WriteString(where)
 	return b.String()
 }
 

@@ -3,6 +3,8 @@ package alert_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,4 +178,53 @@ func TestLeases(t *testing.T) {
 func endsAt(in alert.Incoming, t time.Time) alert.Incoming {
 	in.EndsAt = t
 	return in
+}
+
+// TestIngest_SameNewAlertsAtOnce sends one batch of new alerts from eight
+// senders at once, as a pair of Prometheus servers (or several) do: each
+// request reads the alerts as not open and inserts them without looking
+// again, all but one break the unique index of open fingerprints and apply
+// their batch again as refreshes. Every request succeeds and every alert
+// is open once.
+func TestIngest_SameNewAlertsAtOnce(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d, alert.Options{LeaseFlush: time.Minute, SweepInterval: time.Hour})
+		it, _ := f.integration(t, alert.IntegrationInput{Name: "prom", Type: alert.TypeAlertmanager})
+		ctx := context.Background()
+		sw := f.svc.StartSweeper(ctx) // the lease writer: reads before the transaction
+		defer sw.Stop(ctx)
+		const n, senders = 40, 8
+		batch := make([]alert.Incoming, n)
+		for i := range batch {
+			batch[i] = am(map[string]string{"alertname": "Storm", "instance": fmt.Sprintf("host-%02d", i)}, now.Add(4*time.Minute))
+		}
+		ids := make([][]alert.Received, senders)
+		var wg sync.WaitGroup
+		for k := range senders {
+			wg.Go(func() {
+				got, err := f.svc.Ingest(ctx, it, batch, "alerts")
+				if err != nil {
+					t.Errorf("sender %d: %v", k, err)
+				}
+				ids[k] = got
+			})
+		}
+		wg.Wait()
+		open := 0
+		for _, a := range f.list(t, alert.Filter{Limit: 1000}) {
+			if a.Status == alert.Firing {
+				open++
+			}
+		}
+		if open != n {
+			t.Errorf("%d open alerts after %d senders sent the same %d", open, senders, n)
+		}
+		for k := 1; k < senders; k++ {
+			for i := range ids[k] {
+				if ids[k][i].ID != ids[0][i].ID {
+					t.Fatalf("sender %d got alert %d as %s, sender 0 as %s", k, i, ids[k][i].ID, ids[0][i].ID)
+				}
+			}
+		}
+	})
 }

@@ -163,6 +163,15 @@ func (s *Service) readOpen(ctx context.Context, tx *sql.Tx, fps []string) (map[s
 	return out, nil
 }
 
+// Lock order on PostgreSQL. Statements that update many alerts lock
+// their rows in whatever order their plan meets them: a scan of the
+// fingerprint index in fingerprint order, a scan of the table or a hash
+// join in the table's order. Two requests refreshing the same alerts at
+// once (a pair of Prometheus servers) deadlocked that way, and PostgreSQL
+// ended one of them. Those statements instead lock their rows first, in
+// the order of their ids (SELECT … ORDER BY id FOR UPDATE), so that one
+// waits for the other. SQLite has one writer, and no such locks.
+
 // touchOpen refreshes the open alerts that firing alerts of the batch
 // re-send — last_seen_at, refresh_count and ends_at, unless their ends_at
 // has passed (the caller expires those) — with one UPDATE … RETURNING per
@@ -178,7 +187,7 @@ func (s *Service) touchOpen(ctx context.Context, tx *sql.Tx, ps []prepared, now 
 	ends := map[key]*time.Time{}
 	for i := range ps {
 		p := &ps[i]
-		if p.in.Acknowledge || p.resolved {
+		if p.in.Acknowledge || p.resolved || p.fresh {
 			continue
 		}
 		k := key{}
@@ -202,6 +211,13 @@ func (s *Service) touchOpen(ctx context.Context, tx *sql.Tx, ps []prepared, now 
 			q := s.inList(`UPDATE alerts SET last_seen_at = `+s.param(1)+`, refresh_count = refresh_count + 1, ends_at = `+s.param(2)+`
 				WHERE (ends_at IS NULL OR ends_at > `+s.param(3)+`) AND `+s.firingByFingerprint(),
 				len(in), 3, ` RETURNING fingerprint, id, severity, summary, annotations, generator_url`)
+			if s.db.Engine == db.Postgres {
+				// Rows locked in the order of their ids, as the lease writer
+				// locks them.
+				q = s.inList(`UPDATE alerts SET last_seen_at = $1, refresh_count = refresh_count + 1, ends_at = $2
+					WHERE id IN (SELECT id FROM alerts WHERE (ends_at IS NULL OR ends_at > $3) AND `+s.firingByFingerprint(),
+					len(in), 3, ` ORDER BY id FOR UPDATE) RETURNING fingerprint, id, severity, summary, annotations, generator_url`)
+			}
 			err := s.query(ctx, tx, q, s.db.PlanEach(args), func(rows *sql.Rows) error {
 				o := &openAlert{}
 				var fp string

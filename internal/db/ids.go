@@ -22,6 +22,17 @@ func IsUniqueViolation(err error) bool {
 	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
 }
 
+// IsDeadlock reports whether err is PostgreSQL's deadlock detector (or a
+// serialization failure) ending the transaction: trying it again is the
+// remedy. SQLite has one writer and none.
+func IsDeadlock(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "SQLSTATE 40P01") || strings.Contains(s, "SQLSTATE 40001")
+}
+
 // IsForeignKeyViolation reports whether err is a foreign-key violation on
 // either engine.
 func IsForeignKeyViolation(err error) bool {
