@@ -108,8 +108,9 @@ func NewCombiner(d *DB, opts CombinerOptions) *Combiner {
 // Do, and returns once that transaction committed (nil), or with fn's
 // error (its changes rolled back), or with the error that ended the
 // transaction. fn must not commit or roll back tx, and must use the ctx it
-// is given, not the caller's: once started it runs to its end (a
-// statement cancelled on SQLite would roll back everyone's work). If ctx
+// is given — ctx's values, without its cancellation — not ctx itself:
+// once started it runs to its end (a statement cancelled on SQLite would
+// roll back everyone's work). If ctx
 // ends before fn starts, fn never runs and Do returns ctx.Err(); if it
 // ends later, Do still waits for the transaction, which is bounded by
 // CombinerOptions.Timeout.
@@ -221,7 +222,7 @@ func (c *Combiner) run(units []*unit) {
 		}
 		ran++
 		if len(units) == 1 {
-			if errs[i] = call(ctx, tx, u.fn); errs[i] != nil {
+			if errs[i] = call(ctx, tx, u); errs[i] != nil {
 				rollback()
 				u.done <- errs[i]
 				return
@@ -234,7 +235,7 @@ func (c *Combiner) run(units []*unit) {
 			finish(fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		errs[i] = call(ctx, tx, u.fn)
+		errs[i] = call(ctx, tx, u)
 		if errs[i] != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT combined_unit"); err != nil {
 				// The engine ended the whole transaction (SQLite does on
@@ -264,14 +265,22 @@ func (c *Combiner) run(units []*unit) {
 	finish(nil)
 }
 
-// call runs fn, turning a panic into an error (logged with its stack by
+// call runs u's fn with the values of its caller's context (who is
+// acting, for instance) but the transaction's deadline and no
+// cancellation, turning a panic into an error (logged with its stack by
 // the caller's error path): the leader runs other callers' work, and one
 // caller's bug must not end another's request.
-func call(ctx context.Context, tx *sql.Tx, fn func(context.Context, *sql.Tx) error) (err error) {
+func call(ctx context.Context, tx *sql.Tx, u *unit) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic in a combined write: %v\n%s", p, debug.Stack())
 		}
 	}()
-	return fn(ctx, tx)
+	uctx := context.WithoutCancel(u.ctx)
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		uctx, cancel = context.WithDeadline(uctx, d)
+		defer cancel()
+	}
+	return u.fn(uctx, tx)
 }

@@ -67,7 +67,11 @@ func TestCombiner(t *testing.T) {
 				if i == 11 {
 					uctx = gone
 				}
+				uctx = context.WithValue(uctx, unitKey{}, i)
 				errsOf[i] = c.Do(uctx, func(ctx context.Context, tx *sql.Tx) error {
+					if got := ctx.Value(unitKey{}); got != i {
+						return fmt.Errorf("unit %d runs with the context values of %v", i, got)
+					}
 					name := fmt.Sprintf("unit-%02d", i)
 					switch i {
 					case 3: // its own rows go with its error
@@ -158,6 +162,8 @@ func TestCombiner(t *testing.T) {
 		}
 	})
 }
+
+type unitKey struct{}
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
