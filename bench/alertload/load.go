@@ -179,6 +179,18 @@ func (s *samples) add(d time.Duration, alerts, code int, msg string, err error) 
 // runInitial posts every batch once from clients workers; acked[i] gets the
 // time alert i's request was answered 2xx (UnixNano).
 func runInitial(ctx context.Context, p *poster, batches []batch, clients, maxRequests int, acked []atomic.Int64) *samples {
+	return runOnce(ctx, p, batches, clients, maxRequests, acked, func() time.Time { return time.Now().Add(4 * time.Minute) })
+}
+
+// runResolve posts every batch once more with endsAt a second ago, as
+// Prometheus reports alerts that stopped firing: every alert resolves.
+func runResolve(ctx context.Context, p *poster, batches []batch, clients, maxRequests int) *samples {
+	return runOnce(ctx, p, batches, clients, maxRequests, nil, func() time.Time { return time.Now().Add(-time.Second) })
+}
+
+// runOnce posts every batch once from clients workers, with endsAt from
+// ends at each send; acked (if not nil) as for runInitial.
+func runOnce(ctx context.Context, p *poster, batches []batch, clients, maxRequests int, acked []atomic.Int64, ends func() time.Time) *samples {
 	s := &samples{}
 	work := make(chan *batch, len(batches))
 	for i := range batches[:min(len(batches), maxRequests)] {
@@ -192,12 +204,12 @@ func runInitial(ctx context.Context, p *poster, batches []batch, clients, maxReq
 				if ctx.Err() != nil {
 					return
 				}
-				body := b.body(time.Now().Add(4 * time.Minute))
+				body := b.body(ends())
 				t0 := time.Now()
 				code, msg, err := p.post(ctx, body)
 				done := time.Now()
 				s.add(done.Sub(t0), b.n, code, msg, err)
-				if err == nil && code/100 == 2 {
+				if err == nil && code/100 == 2 && acked != nil {
 					for j := b.first; j < b.first+b.n; j++ {
 						acked[j].CompareAndSwap(0, done.UnixNano())
 					}

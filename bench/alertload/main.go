@@ -7,7 +7,9 @@
 // Two phases: "initial" sends -alerts distinct alerts in batches of -batch
 // from -clients clients (each batch once); "refresh" then re-sends the same
 // firing alerts, batch after batch, for -refresh (as Prometheus re-sends
-// every firing alert every evaluation, with a later endsAt). It reports
+// every firing alert every evaluation, with a later endsAt); "resolve"
+// (-resolve) sends every batch once more with endsAt a second ago, as
+// Prometheus reports alerts that stopped firing. It reports
 // accepted alerts per second, request latency percentiles, the server's
 // CPU and peak memory per phase, and — with a loopback webhook receiver
 // behind an AlertRoute (-receiver) — how long each alert took from its
@@ -42,6 +44,7 @@ type config struct {
 	clients       int
 	keys          int
 	refresh       time.Duration
+	resolve       bool
 	maxRequests   int
 	timeout       time.Duration
 	deadline      time.Duration
@@ -70,6 +73,7 @@ func main() {
 	flag.IntVar(&cfg.clients, "clients", 8, "concurrent clients")
 	flag.IntVar(&cfg.keys, "keys", 64, "integration keys, used in turn (each key is rate-limited to 50 requests/s, burst 500)")
 	flag.DurationVar(&cfg.refresh, "refresh", 30*time.Second, "length of the refresh phase (0: none)")
+	flag.BoolVar(&cfg.resolve, "resolve", true, "end with a resolve phase: every batch once more with endsAt in the past")
 	flag.IntVar(&cfg.maxRequests, "max-requests", 1_000_000, "most requests per phase")
 	flag.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "timeout of one request")
 	flag.DurationVar(&cfg.deadline, "deadline", 20*time.Minute, "the whole run")

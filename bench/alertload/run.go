@@ -203,6 +203,10 @@ func run(ctx context.Context, cfg config) error {
 		}
 		phases = append(phases, ref)
 	}
+	if cfg.resolve && ctx.Err() == nil {
+		profile("resolve", 2*time.Second)
+		phases = append(phases, measure(srv, pg, "resolve", func() *samples { return runResolve(ctx, p, batches, cfg.clients, cfg.maxRequests) }))
+	}
 	select { // the last profile is still being written
 	case <-profiling:
 	case <-ctx.Done():

@@ -1,9 +1,11 @@
 package alert
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -199,6 +201,8 @@ func (s *Service) FlushLeases(ctx context.Context) error {
 	for id, p := range m {
 		list = append(list, lease{id, p})
 	}
+	// In id order across the chunks too (see "Lock order" in store_batch.go).
+	slices.SortFunc(list, func(a, b lease) int { return bytes.Compare(a.id[:], b.id[:]) })
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		for len(list) > 0 {
 			n := chunkSizes(len(list), maxRows)[0]
@@ -241,7 +245,7 @@ func (s *Service) leaseUpdate(n int) string {
 	where := ""
 	if s.db.Engine == db.Postgres {
 		// Rows locked in the order of their ids (see "Lock order" in store_batch.go).
-		b.WriteString(`, locked AS (SELECT a.id FROM alerts a JOIN v ON a.id = v.id WHERE a.status = 'firing' ORDER BY a.id FOR UPDATE OF a)
+		b.WriteString(`, locked AS (SELECT a.id FROM alerts a JOIN v ON a.id = v.id WHERE a.status = 'firing' ORDER BY a.id FOR NO KEY UPDATE OF a)
 		`)
 		where = ` AND alerts.id IN (SELECT id FROM locked)`
 	}

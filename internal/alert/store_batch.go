@@ -169,8 +169,14 @@ func (s *Service) readOpen(ctx context.Context, tx *sql.Tx, fps []string) (map[s
 // join in the table's order. Two requests refreshing the same alerts at
 // once (a pair of Prometheus servers) deadlocked that way, and PostgreSQL
 // ended one of them. Those statements instead lock their rows first, in
-// the order of their ids (SELECT … ORDER BY id FOR UPDATE), so that one
-// waits for the other. SQLite has one writer, and no such locks.
+// the order of their ids (SELECT … ORDER BY id FOR NO KEY UPDATE: the lock
+// an UPDATE of these columns takes anyway, which does not wait for the
+// key-share locks that inserting history rows takes on their alert), so
+// that one waits for the other; the lease writer's chunks go in id order
+// too. A request's refresh is one statement unless its batch has several
+// endsAt values or more than 256 alerts; what order cannot prevent, the
+// retry of a deadlocked request (Ingest) handles. SQLite has one writer,
+// and no such locks.
 
 // touchOpen refreshes the open alerts that firing alerts of the batch
 // re-send — last_seen_at, refresh_count and ends_at, unless their ends_at
@@ -216,7 +222,7 @@ func (s *Service) touchOpen(ctx context.Context, tx *sql.Tx, ps []prepared, now 
 				// locks them.
 				q = s.inList(`UPDATE alerts SET last_seen_at = $1, refresh_count = refresh_count + 1, ends_at = $2
 					WHERE id IN (SELECT id FROM alerts WHERE (ends_at IS NULL OR ends_at > $3) AND `+s.firingByFingerprint(),
-					len(in), 3, ` ORDER BY id FOR UPDATE) RETURNING fingerprint, id, severity, summary, annotations, generator_url`)
+					len(in), 3, ` ORDER BY id FOR NO KEY UPDATE) RETURNING fingerprint, id, severity, summary, annotations, generator_url`)
 			}
 			err := s.query(ctx, tx, q, s.db.PlanEach(args), func(rows *sql.Rows) error {
 				o := &openAlert{}

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"runtime/debug"
@@ -117,7 +118,9 @@ func NewCombiner(d *DB, opts CombinerOptions) *Combiner {
 func (c *Combiner) Do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	u := &unit{ctx: ctx, fn: fn, done: make(chan error, 1), lead: make(chan struct{})}
 	if c.opts.Parallel == math.MaxInt {
-		c.run([]*unit{u}) // no limit: nothing ever waits to be combined
+		// No limit: nothing ever waits to be combined, and the transaction
+		// is the caller's alone, so it may end with ctx, as with InTx.
+		c.run([]*unit{u}, ctx)
 		return <-u.done
 	}
 	c.mu.Lock()
@@ -152,22 +155,31 @@ func (c *Combiner) Do(ctx context.Context, fn func(ctx context.Context, tx *sql.
 	return <-u.done
 }
 
-// leadFrom runs one transaction of the queued units (u, now at the head of
-// the queue, among them) and hands the lead to the next waiting caller.
+// leadFrom runs one transaction of the queued units, u first, and hands
+// the lead to the next waiting caller. Units whose callers were given the
+// lead already (with Parallel > 1, by another leader) are left to them,
+// so that every caller given the lead takes it up and hands it on.
 func (c *Combiner) leadFrom(u *unit) {
 	c.mu.Lock()
-	// u is at the head unless another leader (Parallel > 1) took it after
-	// it was given the lead; it then leads whatever waits.
-	if i := slices.Index(c.queue, u); i > 0 {
-		c.queue[0], c.queue[i] = c.queue[i], c.queue[0]
+	batch := make([]*unit, 0, min(len(c.queue), c.opts.MaxUnits))
+	if i := slices.Index(c.queue, u); i >= 0 {
+		batch = append(batch, u)
+		c.queue = slices.Delete(c.queue, i, i+1)
 	}
-	n := min(len(c.queue), c.opts.MaxUnits)
-	batch := slices.Clone(c.queue[:n])
-	c.queue = slices.Delete(c.queue, 0, n)
+	kept := c.queue[:0]
+	for _, w := range c.queue {
+		if len(batch) < c.opts.MaxUnits && !w.leading {
+			batch = append(batch, w)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	clear(c.queue[len(kept):])
+	c.queue = kept
 	c.mu.Unlock()
 
 	if len(batch) > 0 {
-		c.run(batch)
+		c.run(batch, nil)
 	}
 
 	// The lead passes to the first waiting caller not given it already
@@ -184,8 +196,10 @@ func (c *Combiner) leadFrom(u *unit) {
 	c.leaders--
 }
 
-// run runs units in one transaction and tells each how it ended.
-func (c *Combiner) run(units []*unit) {
+// run runs units in one transaction and tells each how it ended. The
+// transaction ends with parent if it is not nil (a caller's own
+// transaction), else only at CombinerOptions.Timeout.
+func (c *Combiner) run(units []*unit, parent context.Context) {
 	errs := make([]error, len(units))
 	// finish tells every unit how it ended: its own error, else err.
 	finish := func(err error) {
@@ -196,7 +210,10 @@ func (c *Combiner) run(units []*unit) {
 			u.done <- errs[i]
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(parent, c.opts.Timeout)
 	defer cancel()
 	tx, err := c.db.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -204,7 +221,7 @@ func (c *Combiner) run(units []*unit) {
 		return
 	}
 	rollback := func() {
-		if err := tx.Rollback(); err != nil && err != sql.ErrTxDone {
+		if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
 			c.db.log.Error("rollback", "err", err)
 		}
 	}
@@ -239,15 +256,23 @@ func (c *Combiner) run(units []*unit) {
 		if errs[i] != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT combined_unit"); err != nil {
 				// The engine ended the whole transaction (SQLite does on
-				// some errors): nobody's work is in it any more.
+				// some errors): nobody's work is in it any more. The
+				// others get an error of their own, not the failed unit's
+				// (callers act on its kind: a unique violation is retried).
+				c.db.log.Error("combined transaction lost", "unit_err", errs[i], "err", err)
 				rollback()
-				finish(fmt.Errorf("after an error of another write in the same transaction (%v): %w", errs[i], err))
+				finish(fmt.Errorf("the shared transaction ended after an error of another write in it: %w", err))
 				return
 			}
 		} else {
 			ok++
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT combined_unit"); err != nil {
+			if errors.Is(err, sql.ErrTxDone) {
+				// fn committed or rolled back the shared transaction: a
+				// bug in the caller, which the contract of Do forbids.
+				c.db.log.Error("a combined write ended the shared transaction itself", "err", err)
+			}
 			rollback()
 			finish(fmt.Errorf("release savepoint: %w", err))
 			return

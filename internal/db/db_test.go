@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -98,4 +99,32 @@ func TestSQLiteCheckpointer(t *testing.T) {
 	if err := d.Reader().QueryRowContext(ctx, `SELECT count(*) FROM blobs`).Scan(&n); err != nil || n != 150 {
 		t.Fatalf("count = %d, %v", n, err)
 	}
+}
+
+// TestPostgresJITOff checks that groundcrew's PostgreSQL sessions run
+// without JIT compilation (see openPostgres) on every connection.
+func TestPostgresJITOff(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		if d.Engine != db.Postgres {
+			t.Skip("PostgreSQL only")
+		}
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		for range 4 { // several connections of the pool at once
+			wg.Go(func() {
+				tx, err := d.Writer().BeginTx(ctx, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer tx.Rollback()
+				var jit string
+				if err := tx.QueryRowContext(ctx, `SHOW jit`).Scan(&jit); err != nil || jit != "off" {
+					t.Errorf("jit = %q, %v; want off", jit, err)
+				}
+				time.Sleep(20 * time.Millisecond) // hold the connection so that the others open theirs
+			})
+		}
+		wg.Wait()
+	})
 }
