@@ -126,6 +126,7 @@ func (s *Service) applyBatch(ctx context.Context, tx *sql.Tx, o origin, ps []pre
 		queue    []uuid.UUID
 		events   []eventRow
 		inserts  []row
+		resolves []resolution
 		services = map[string]uuid.UUID{}
 	)
 	for i := range ps {
@@ -186,9 +187,7 @@ func (s *Service) applyBatch(ctx context.Context, tx *sql.Tx, o origin, ps []pre
 			if !in.EndsAt.IsZero() && !in.EndsAt.After(now) {
 				end = in.EndsAt
 			}
-			if err := resolveRow(ctx, tx, cur.id, end, now); err != nil {
-				return nil, err
-			}
+			resolves = append(resolves, resolution{cur.id, end})
 			queue = append(queue, cur.id)
 			events = append(events, eventRow{alertID: cur.id, kind: EventResolved, actor: o.actor, integ: o.integration})
 		case found:
@@ -219,6 +218,9 @@ func (s *Service) applyBatch(ctx context.Context, tx *sql.Tx, o origin, ps []pre
 				generatorURL: in.GeneratorURL, startsAt: starts.UTC(), now: now, endsAt: p.endsAt})
 		}
 		out[i] = r
+	}
+	if err := s.resolveAll(ctx, tx, resolves, now); err != nil {
+		return nil, err
 	}
 	if len(inserts) > 0 {
 		fired, err := s.insertNew(ctx, tx, o, inserts, now)

@@ -173,5 +173,33 @@ func TestIngest_Batch(t *testing.T) {
 		if got := len(byFP()); got != n+1 { // the batch, and alert n (expired, not yet swept)
 			t.Errorf("%d firing, want %d", got, n+1)
 		}
+
+		// Many resolved in one batch, with two endsAt values and an
+		// explicit resolve (ended now): each keeps its own end.
+		now2 := f.clock.Now()
+		endsOf := []time.Time{now2.Add(-time.Minute), now2.Add(-2 * time.Minute)}
+		res := batch(now2)
+		for i := range res {
+			res[i].EndsAt = endsOf[i%2]
+		}
+		res[7].EndsAt, res[7].Resolve = time.Time{}, true
+		ingest(res)
+		if got := len(byFP()); got != 1 { // alert n, expired, not yet swept
+			t.Errorf("%d firing after resolving the batch, want 1", got)
+		}
+		for _, a := range f.list(t, alert.Filter{Limit: 1000}) {
+			for i := range res {
+				if a.ID != last[i].ID {
+					continue
+				}
+				want := endsOf[i%2]
+				if i == 7 {
+					want = now2
+				}
+				if a.Status != alert.Resolved || a.EndsAt == nil || !a.EndsAt.Equal(want) {
+					t.Errorf("alert %d: %s, ended %v; want resolved at %v", i, a.Status, a.EndsAt, want)
+				}
+			}
+		}
 	})
 }

@@ -241,6 +241,42 @@ func (s *Service) touchOpen(ctx context.Context, tx *sql.Tx, ps []prepared, now 
 	return out, nil
 }
 
+// resolution is an open alert a batch resolves, and when it ended.
+type resolution struct {
+	id  uuid.UUID
+	end time.Time
+}
+
+// resolveAll resolves open alerts with one UPDATE per distinct end (a
+// sender resolving many alerts at once gives most the same) and up to
+// maxInList alerts, prepared where it can be: Prometheus reports every
+// alert that stopped firing when an outage ends, and an UPDATE each cost
+// a statement compiled anew per alert.
+func (s *Service) resolveAll(ctx context.Context, tx *sql.Tx, rs []resolution, now time.Time) error {
+	byEnd := map[int64][]uuid.UUID{}
+	var order []time.Time
+	for _, r := range rs {
+		k := r.end.UnixNano()
+		if _, ok := byEnd[k]; !ok {
+			order = append(order, r.end)
+		}
+		byEnd[k] = append(byEnd[k], r.id)
+	}
+	for _, end := range order {
+		ids := byEnd[end.UnixNano()]
+		for len(ids) > 0 {
+			chunk := ids[:min(len(ids), maxInList)]
+			ids = ids[len(chunk):]
+			in := padIn(chunk)
+			q := s.inList(`UPDATE alerts SET status = 'resolved', ends_at = `+s.param(1)+`, last_seen_at = `+s.param(2)+` WHERE id`, len(in), 2, "")
+			if err := s.exec(ctx, tx, q, s.db.PlanEach(append([]any{end, now}, in...))...); err != nil {
+				return fmt.Errorf("resolve alerts: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
 // resolvedAlert is the newest resolved alert of a fingerprint.
 type resolvedAlert struct {
 	id     uuid.UUID
