@@ -31,7 +31,7 @@ type fixture struct {
 
 // setup makes team payments (bob, a member), operator olga, viewer vera,
 // environment prod and service api (payments; prod).
-func setup(t *testing.T, d *db.DB, opts alert.Options) *fixture {
+func setup(t testing.TB, d *db.DB, opts alert.Options) *fixture {
 	t.Helper()
 	clk := clock.NewFake(now)
 	ids := identity.NewService(d, clk, nil, identity.Options{})

@@ -1,9 +1,11 @@
 package alert
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,6 +23,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	n := 0
 	for range 100 { // bounded batches: a backlog drains over several calls
 		var done int
+		var full bool
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 			rows, err := tx.QueryContext(ctx, `SELECT id, ends_at FROM alerts WHERE status = 'firing' AND ends_at <= $1 ORDER BY ends_at LIMIT 500`, now)
 			if err != nil {
@@ -43,29 +46,53 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			if err := rows.Err(); err != nil {
 				return fmt.Errorf("sweep alerts: %w", err)
 			}
-			for _, d := range list {
-				res, err := tx.ExecContext(ctx, `UPDATE alerts SET status = 'resolved', last_seen_at = $2 WHERE id = $1 AND status = 'firing'`, d.id, now)
-				if err != nil {
-					return fmt.Errorf("sweep alert %s: %w", d.id, err)
-				}
-				if k, _ := res.RowsAffected(); k == 0 {
-					continue
-				}
-				if err := queueDispatch(ctx, tx, d.id); err != nil {
-					return err
-				}
-				if err := insertEvent(ctx, tx, d.id, now, EventExpired, "system", uuid.Nil, map[string]any{"ends_at": d.end.UTC().Format(time.RFC3339)}); err != nil {
-					return err
-				}
-				done++
+			// Resolved several per statement (an expiry storm — a
+			// Prometheus gone, a network cut — times out thousands at
+			// once), in id order; another replica's sweep may have taken
+			// some, so only what this UPDATE returns is queued and recorded.
+			ends := make(map[uuid.UUID]time.Time, len(list))
+			ids := make([]uuid.UUID, len(list))
+			for i, d := range list {
+				ends[d.id], ids[i] = d.end, d.id
 			}
+			slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+			var resolved []uuid.UUID
+			for len(ids) > 0 {
+				chunk := ids[:min(len(ids), maxInList)]
+				ids = ids[len(chunk):]
+				in := padIn(chunk)
+				q := s.inList(`UPDATE alerts SET status = 'resolved', last_seen_at = `+s.param(1)+` WHERE status = 'firing' AND id`, len(in), 1, " RETURNING id")
+				err := s.query(ctx, tx, q, s.db.PlanEach(append([]any{now}, in...)), func(rows *sql.Rows) error {
+					var id uuid.UUID
+					if err := rows.Scan(&id); err != nil {
+						return err
+					}
+					resolved = append(resolved, id)
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("sweep alerts: %w", err)
+				}
+			}
+			events := make([]eventRow, len(resolved))
+			for i, id := range resolved {
+				events[i] = eventRow{alertID: id, kind: EventExpired, actor: "system",
+					detail: map[string]any{"ends_at": ends[id].UTC().Format(time.RFC3339)}}
+			}
+			if err := s.queueDispatchAll(ctx, tx, resolved); err != nil {
+				return err
+			}
+			if err := s.insertEvents(ctx, tx, events, now); err != nil {
+				return err
+			}
+			done, full = len(resolved), len(list) == 500
 			return nil
 		})
 		if err != nil {
 			return n, err
 		}
 		n += done
-		if done < 500 {
+		if !full {
 			return n, nil
 		}
 	}
