@@ -103,7 +103,7 @@ func getOpen(ctx context.Context, tx *sql.Tx, fingerprint string) (openAlert, bo
 	var o openAlert
 	var ends, acked sql.NullTime
 	err := tx.QueryRowContext(ctx, `SELECT id, ends_at, severity, summary, annotations, generator_url, acknowledged_at FROM alerts
-		WHERE fingerprint = $1 AND status = 'firing'`, fingerprint).Scan(&o.id, &ends, &o.severity, &o.summary, &o.annots, &o.generatorURL, &acked)
+		WHERE fingerprint = $1 AND `+openFingerprint+` = 1`, fingerprint).Scan(&o.id, &ends, &o.severity, &o.summary, &o.annots, &o.generatorURL, &acked)
 	if db.IsNoRows(err) {
 		return o, false, nil
 	}
@@ -118,7 +118,7 @@ func getOpen(ctx context.Context, tx *sql.Tx, fingerprint string) (openAlert, bo
 func lastResolved(ctx context.Context, tx *sql.Tx, fingerprint string) (uuid.UUID, *time.Time, error) {
 	var id uuid.UUID
 	var ends sql.NullTime
-	err := tx.QueryRowContext(ctx, `SELECT id, ends_at FROM alerts WHERE fingerprint = $1 AND status = 'resolved'
+	err := tx.QueryRowContext(ctx, `SELECT id, ends_at FROM alerts WHERE fingerprint = $1 AND status || '' = 'resolved'
 		ORDER BY starts_at DESC, id DESC LIMIT 1`, fingerprint).Scan(&id, &ends)
 	if db.IsNoRows(err) {
 		return uuid.Nil, nil, nil
