@@ -228,3 +228,43 @@ func TestIngest_SameNewAlertsAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestLeases_ManyTransactions flushes more leases than one transaction of
+// the lease writer takes (2,048): every one is written.
+func TestLeases_ManyTransactions(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d, alert.Options{LeaseFlush: time.Minute, SweepInterval: time.Hour})
+		it, _ := f.integration(t, alert.IntegrationInput{Name: "prom", Type: alert.TypeAlertmanager})
+		ctx := context.Background()
+		sw := f.svc.StartSweeper(ctx)
+		defer sw.Stop(ctx)
+		const n, batch = 2500, 250
+		send := func(endsAt time.Time) {
+			t.Helper()
+			for k := 0; k < n; k += batch {
+				in := make([]alert.Incoming, batch)
+				for j := range in {
+					in[j] = am(map[string]string{"alertname": "Many", "instance": fmt.Sprintf("h-%04d", k+j)}, endsAt)
+				}
+				if _, err := f.svc.Ingest(ctx, it, in, "alerts"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		send(now.Add(4 * time.Minute))
+		f.clock.Advance(15 * time.Second)
+		send(f.clock.Now().Add(4 * time.Minute)) // held, every one
+		var pending int
+		if err := d.Reader().QueryRowContext(ctx, `SELECT count(*) FROM alerts WHERE refresh_count = 1`).Scan(&pending); err != nil || pending != n {
+			t.Fatalf("%d alerts with one receipt before the flush (%v), want %d", pending, err, n)
+		}
+		if err := f.svc.FlushLeases(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var written int
+		if err := d.Reader().QueryRowContext(ctx, `SELECT count(*) FROM alerts WHERE refresh_count = 2 AND ends_at = $1`,
+			f.clock.Now().Add(4*time.Minute)).Scan(&written); err != nil || written != n {
+			t.Fatalf("%d of %d leases written by the flush (%v)", written, n, err)
+		}
+	})
+}
