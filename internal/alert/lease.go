@@ -1,7 +1,6 @@
 package alert
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -209,7 +208,7 @@ func (s *Service) FlushLeases(ctx context.Context) error {
 		list = append(list, lease{id, p})
 	}
 	// In id order across the chunks too (see "Lock order" in store_batch.go).
-	slices.SortFunc(list, func(a, b lease) int { return bytes.Compare(a.id[:], b.id[:]) })
+	slices.SortFunc(list, func(a, b lease) int { return compareIDs(a.id, b.id) })
 	for start := 0; start < len(list); start += leasesPerTx {
 		part := list[start:min(len(list), start+leasesPerTx)]
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {

@@ -1,11 +1,11 @@
 package alert
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -212,15 +212,17 @@ func (s *Service) touchOpen(ctx context.Context, tx *sql.Tx, ps []prepared, now 
 			fps = fps[len(chunk):]
 			in := padIn(chunk)
 			args := append([]any{now, ends[k], now}, in...)
-			q := s.inList(`UPDATE alerts SET last_seen_at = `+s.param(1)+`, refresh_count = refresh_count + 1, ends_at = `+s.param(2)+`
-				WHERE (ends_at IS NULL OR ends_at > `+s.param(3)+`) AND `+s.firingByFingerprint(),
-				len(in), 3, ` RETURNING fingerprint, id, severity, summary, annotations, generator_url`)
+			var q string
 			if s.db.Engine == db.Postgres {
 				// Rows locked in the order of their ids, as the lease writer
 				// locks them.
 				q = s.inList(`UPDATE alerts SET last_seen_at = $1, refresh_count = refresh_count + 1, ends_at = $2
 					WHERE id IN (SELECT id FROM alerts WHERE (ends_at IS NULL OR ends_at > $3) AND `+s.firingByFingerprint(),
 					len(in), 3, ` ORDER BY id FOR NO KEY UPDATE) RETURNING fingerprint, id, severity, summary, annotations, generator_url`)
+			} else {
+				q = s.inList(`UPDATE alerts SET last_seen_at = ?, refresh_count = refresh_count + 1, ends_at = ?
+					WHERE (ends_at IS NULL OR ends_at > ?) AND `+s.firingByFingerprint(),
+					len(in), 3, ` RETURNING fingerprint, id, severity, summary, annotations, generator_url`)
 			}
 			err := s.query(ctx, tx, q, s.db.PlanEach(args), func(rows *sql.Rows) error {
 				o := &openAlert{}
@@ -238,6 +240,10 @@ func (s *Service) touchOpen(ctx context.Context, tx *sql.Tx, ps []prepared, now 
 	}
 	return out, nil
 }
+
+// compareIDs orders alert ids as both engines order them (bytewise), the
+// order in which statements lock rows on PostgreSQL (see "Lock order").
+func compareIDs(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
 
 // resolution is an open alert a batch resolves, and when it ended.
 type resolution struct {
@@ -316,7 +322,7 @@ func (s *Service) readLastResolved(ctx context.Context, tx *sql.Tx, fps []string
 			}
 			b.endsAt = nullTime(ends)
 			cur, ok := found[fp]
-			if !ok || b.starts.After(cur.starts) || b.starts.Equal(cur.starts) && slices.Compare(b.id[:], cur.id[:]) > 0 {
+			if !ok || b.starts.After(cur.starts) || b.starts.Equal(cur.starts) && compareIDs(b.id, cur.id) > 0 {
 				found[fp] = b
 			}
 			return nil

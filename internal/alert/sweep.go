@@ -1,11 +1,11 @@
 package alert
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,81 +22,79 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	now := s.clock.Now()
 	n := 0
 	for range 100 { // bounded batches: a backlog drains over several calls
-		var done int
-		var full bool
-		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			rows, err := tx.QueryContext(ctx, `SELECT id, ends_at FROM alerts WHERE status = 'firing' AND ends_at <= $1 ORDER BY ends_at LIMIT 500`, now)
-			if err != nil {
-				return fmt.Errorf("sweep alerts: %w", err)
-			}
-			type due struct {
-				id  uuid.UUID
-				end time.Time
-			}
-			var list []due
-			for rows.Next() {
-				var d due
-				if err := rows.Scan(&d.id, &d.end); err != nil {
-					rows.Close()
-					return fmt.Errorf("sweep alerts: %w", err)
-				}
-				list = append(list, d)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("sweep alerts: %w", err)
-			}
-			// Resolved several per statement (an expiry storm — a
-			// Prometheus gone, a network cut — times out thousands at
-			// once), in id order; another replica's sweep may have taken
-			// some, so only what this UPDATE returns is queued and recorded.
-			ends := make(map[uuid.UUID]time.Time, len(list))
-			ids := make([]uuid.UUID, len(list))
-			for i, d := range list {
-				ends[d.id], ids[i] = d.end, d.id
-			}
-			slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
-			var resolved []uuid.UUID
-			for len(ids) > 0 {
-				chunk := ids[:min(len(ids), maxInList)]
-				ids = ids[len(chunk):]
-				in := padIn(chunk)
-				q := s.inList(`UPDATE alerts SET status = 'resolved', last_seen_at = `+s.param(1)+` WHERE status = 'firing' AND id`, len(in), 1, " RETURNING id")
-				err := s.query(ctx, tx, q, s.db.PlanEach(append([]any{now}, in...)), func(rows *sql.Rows) error {
-					var id uuid.UUID
-					if err := rows.Scan(&id); err != nil {
-						return err
-					}
-					resolved = append(resolved, id)
-					return nil
-				})
-				if err != nil {
-					return fmt.Errorf("sweep alerts: %w", err)
-				}
-			}
-			events := make([]eventRow, len(resolved))
-			for i, id := range resolved {
-				events[i] = eventRow{alertID: id, kind: EventExpired, actor: "system",
-					detail: map[string]any{"ends_at": ends[id].UTC().Format(time.RFC3339)}}
-			}
-			if err := s.queueDispatchAll(ctx, tx, resolved); err != nil {
-				return err
-			}
-			if err := s.insertEvents(ctx, tx, events, now); err != nil {
-				return err
-			}
-			done, full = len(resolved), len(list) == 500
-			return nil
+		var done, due int
+		err := s.db.InTx(ctx, func(tx *sql.Tx) (err error) {
+			done, due, err = s.expireDue(ctx, tx, now)
+			return err
 		})
 		if err != nil {
 			return n, err
 		}
 		n += done
-		if !full {
+		if due < sweepBatch {
 			return n, nil
 		}
 	}
 	return n, nil
+}
+
+// sweepBatch is how many expired alerts one transaction of Sweep takes.
+const sweepBatch = 500
+
+// expireDue resolves, in tx, up to sweepBatch firing alerts whose endsAt
+// passed by now, and reports how many it resolved and how many were due.
+// They are resolved several per statement (an expiry storm — a Prometheus
+// gone, a network cut — times out thousands at once), in id order (see
+// "Lock order"); another replica's sweep may have taken some, so only
+// what the UPDATE returns is queued and recorded.
+func (s *Service) expireDue(ctx context.Context, tx *sql.Tx, now time.Time) (resolved, due int, err error) {
+	ends := map[uuid.UUID]time.Time{}
+	var ids []uuid.UUID
+	err = s.query(ctx, tx, `SELECT id, ends_at FROM alerts WHERE status = 'firing' AND ends_at <= $1 ORDER BY ends_at LIMIT `+strconv.Itoa(sweepBatch),
+		[]any{now}, func(rows *sql.Rows) error {
+			var id uuid.UUID
+			var end time.Time
+			if err := rows.Scan(&id, &end); err != nil {
+				return err
+			}
+			ends[id], ids = end, append(ids, id)
+			return nil
+		})
+	if err != nil {
+		return 0, 0, fmt.Errorf("sweep alerts: %w", err)
+	}
+	due = len(ids)
+	slices.SortFunc(ids, compareIDs)
+	var done []uuid.UUID
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), maxInList)]
+		ids = ids[len(chunk):]
+		in := padIn(chunk)
+		q := s.inList(`UPDATE alerts SET status = 'resolved', last_seen_at = `+s.param(1)+` WHERE status = 'firing' AND id`, len(in), 1, " RETURNING id")
+		err := s.query(ctx, tx, q, s.db.PlanEach(append([]any{now}, in...)), func(rows *sql.Rows) error {
+			var id uuid.UUID
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			done = append(done, id)
+			return nil
+		})
+		if err != nil {
+			return 0, 0, fmt.Errorf("sweep alerts: %w", err)
+		}
+	}
+	events := make([]eventRow, len(done))
+	for i, id := range done {
+		events[i] = eventRow{alertID: id, kind: EventExpired, actor: "system",
+			detail: map[string]any{"ends_at": ends[id].UTC().Format(time.RFC3339)}}
+	}
+	if err := s.queueDispatchAll(ctx, tx, done); err != nil {
+		return 0, 0, err
+	}
+	if err := s.insertEvents(ctx, tx, events, now); err != nil {
+		return 0, 0, err
+	}
+	return len(done), due, nil
 }
 
 // Sweeper runs Sweep periodically, and the lease writer (lease.go),

@@ -111,17 +111,17 @@ func NewCombiner(d *DB, opts CombinerOptions) *Combiner {
 // transaction. fn must not commit or roll back tx, and must use the ctx it
 // is given — ctx's values, without its cancellation — not ctx itself:
 // once started it runs to its end (a statement cancelled on SQLite would
-// roll back everyone's work). If ctx
-// ends before fn starts, fn never runs and Do returns ctx.Err(); if it
-// ends later, Do still waits for the transaction, which is bounded by
-// CombinerOptions.Timeout.
+// roll back everyone's work). If ctx ends before fn starts, fn never runs
+// and Do returns ctx.Err(); if it ends later, Do still waits for the
+// transaction, which is bounded by CombinerOptions.Timeout.
 func (c *Combiner) Do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	u := &unit{ctx: ctx, fn: fn, done: make(chan error, 1), lead: make(chan struct{})}
 	if c.opts.Parallel == math.MaxInt {
 		// No limit: nothing ever waits to be combined, and the transaction
-		// is the caller's alone, so it may end with ctx, as with InTx.
-		c.run([]*unit{u}, ctx)
-		return <-u.done
+		// is the caller's alone, so it is InTx's, ending with ctx.
+		ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+		defer cancel()
+		return c.db.InTx(ctx, func(tx *sql.Tx) error { return call(ctx, tx, u) })
 	}
 	c.mu.Lock()
 	c.queue = append(c.queue, u)
@@ -179,7 +179,7 @@ func (c *Combiner) leadFrom(u *unit) {
 	c.mu.Unlock()
 
 	if len(batch) > 0 {
-		c.run(batch, nil)
+		c.run(batch)
 	}
 
 	// The lead passes to the first waiting caller not given it already
@@ -196,10 +196,9 @@ func (c *Combiner) leadFrom(u *unit) {
 	c.leaders--
 }
 
-// run runs units in one transaction and tells each how it ended. The
-// transaction ends with parent if it is not nil (a caller's own
-// transaction), else only at CombinerOptions.Timeout.
-func (c *Combiner) run(units []*unit, parent context.Context) {
+// run runs units in one transaction, which ends only at
+// CombinerOptions.Timeout, and tells each unit how it ended.
+func (c *Combiner) run(units []*unit) {
 	errs := make([]error, len(units))
 	// finish tells every unit how it ended: its own error, else err.
 	finish := func(err error) {
@@ -210,10 +209,7 @@ func (c *Combiner) run(units []*unit, parent context.Context) {
 			u.done <- errs[i]
 		}
 	}
-	if parent == nil {
-		parent = context.Background()
-	}
-	ctx, cancel := context.WithTimeout(parent, c.opts.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
 	defer cancel()
 	tx, err := c.db.write.BeginTx(ctx, nil)
 	if err != nil {
